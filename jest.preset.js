@@ -1,0 +1,20 @@
+// Shared jest settings: swc transpiles TS (type-checking is `tsc -b`'s job in the build target),
+// and workspace packages resolve to their sources so tests never depend on a stale dist/.
+const path = require('node:path');
+
+const packagesDir = path.join(__dirname, 'packages');
+
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.(t|m?j)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  moduleNameMapper: {
+    '^@residual/([a-z-]+)$': `${packagesDir}/$1/src/index.ts`,
+    '^@residual/([a-z-]+)/node$': `${packagesDir}/$1/src/node.ts`,
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testMatch: ['**/?(*.)test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  testTimeout: 60000,
+};
