@@ -102,3 +102,19 @@ export class Generator {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+let defaultGen = new Generator(0);
+
+/**
+ * The process-wide default generator, used by layer constructors when no `generator` option is
+ * given (torch's default generator). Seed it with {@link manualSeed}; pass an explicit Generator
+ * wherever reproducibility across call orders matters.
+ */
+export function defaultGenerator(): Generator {
+  return defaultGen;
+}
+
+/** Reseeds the default generator (torch.manual_seed). */
+export function manualSeed(seed: number): void {
+  defaultGen = new Generator(seed);
+}

@@ -1,6 +1,10 @@
 export { ShapeError, StateDictError, ValueError, assertShape, assertDtype, formatShape } from './errors.js';
 export { initBackend, backendName, type BackendName } from './backend.js';
-export { Generator, type GeneratorState } from './generator.js';
-export { Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './nn/module.js';
-export { identityLayout, conv2dLayout, linearLayout, type TorchLayout } from './nn/layout.js';
-export { readSafetensors, type SafetensorsDtype, type SafetensorsContents } from './io/safetensors.js';
+export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './generator.js';
+export * from './nn/index.js';
+export * from './io/index.js';
+export * from './ops/index.js';
+export * from './loss/index.js';
+export * from './optim/index.js';
+export * from './mask/index.js';
+export * from './kernels/index.js';

@@ -222,6 +222,22 @@ export class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  /**
+   * Re-initialises this module's own parameter or buffer `name`: `init` receives the torch-layout
+   * shape and returns a new torch-layout tensor (it is disposed here), e.g.
+   * `conv.initParameter('weight', (s) => kaimingNormal(s, { mode: 'fan_out', nonlinearity: 'relu' }))`.
+   */
+  initParameter(name: string, init: (torchShape: number[]) => tf.Tensor): void {
+    const slot = this.paramSlots.get(name) ?? this.bufferSlots.get(name);
+    if (!slot) throw new ValueError(`initParameter: no parameter or buffer "${name}" in ${this.constructor.name}`);
+    const value = init(slot.layout.torchShape(slot.variable.shape));
+    try {
+      tf.tidy(() => slot.variable.assign(slot.layout.fromTorch(value)));
+    } finally {
+      value.dispose();
+    }
+  }
+
   /** Frees every parameter and buffer of this module and its descendants. */
   dispose(): void {
     for (const m of this.namedModules().values()) {

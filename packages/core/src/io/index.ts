@@ -1,0 +1,1 @@
+export { readSafetensors, type SafetensorsDtype, type SafetensorsContents } from './safetensors.js';
