@@ -1,0 +1,17 @@
+export { patchify, unpatchify } from './patchify.js';
+export { randomMasking, type RandomMaskingResult } from './random-masking.js';
+export { maeLoss } from './mae-loss.js';
+export {
+  MaskedAutoencoderViT,
+  type MaskedAutoencoderConfig,
+  type MaeForwardOptions,
+  type MaeOutput,
+  type MaeEncoderOutput,
+} from './masked-autoencoder.js';
+export {
+  maeVitBasePatch16,
+  maeVitLargePatch16,
+  maeVitHugePatch14,
+  maeVitTestPatch8,
+  type MaeBuilderOptions,
+} from './mae-builders.js';
