@@ -16,8 +16,8 @@ export interface PatchEmbedOptions {
 }
 
 /**
- * Image to patch tokens (timm 0.3.2 `PatchEmbed`): a p×p conv with stride p (`proj`, torch key
- * `proj.weight` [D,C,p,p]) and its output flattened row-major, so token `i·w + j` is the patch
+ * Image to patch tokens (timm 0.3.2 `PatchEmbed`): a p×p conv with stride p (`proj`, a Conv2d; torch
+ * key `proj.weight` [D,C,p,p]) and its output flattened row-major, so token `i·w + j` is the patch
  * at grid row i, column j. The input must be exactly imgSize×imgSize.
  */
 export class PatchEmbed extends Module {
@@ -68,7 +68,18 @@ export class PatchEmbed extends Module {
         `PatchEmbed.forward: input image size ${h}×${w} does not match the model: expected ${this.imgSize}×${this.imgSize}`,
       );
     }
-    // [N, h, w, D] → [N, h·w, D]: row-major, as torch's flatten(2).transpose(1, 2)
-    return tf.tidy(() => tf.reshape(this.proj.forward(x), [n, this.numPatches, this.embedDim]));
+    const p = this.patchSize;
+    const g = this.gridSize;
+    const patchDim = p * p * this.inChans;
+    return tf.tidy(() => {
+      // A stride-p p×p conv is a matmul over non-overlapping patches; written so, its gradient needs
+      // no Conv2DBackpropFilter (absent on wasm). Patch vectors are (py, px, c) with c fastest, the
+      // order of the tfjs filter [p, p, C, D] flattened to [p·p·C, D].
+      const grid = tf.reshape(x, [n, g, p, g, p * this.inChans]); // [N, h, p, w, p·C]
+      const patches = tf.reshape(tf.transpose(grid, [0, 1, 3, 2, 4]), [n * this.numPatches, patchDim]);
+      let y: tf.Tensor = tf.matMul(patches, tf.reshape(this.proj.weight, [patchDim, this.embedDim]));
+      if (this.proj.bias) y = tf.add(y, this.proj.bias);
+      return tf.reshape(y, [n, this.numPatches, this.embedDim]); // [N, L, D], token i·w + j (row-major)
+    });
   }
 }

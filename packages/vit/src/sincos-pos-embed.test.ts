@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { ValueError } from '@residual/core';
 import { expectAllClose, expectNoLeak, fixturePath, loadFixture, useBackend } from '@residual/test-utils';
 import { get2dSincosPosEmbed } from './sincos-pos-embed.js';
