@@ -15,16 +15,25 @@ export function encodeCountsString(counts: readonly number[]): string {
     if (i > 2) x -= counts[i - 2];
     let more = true;
     while (more) {
-      // x & 0x1f and x >>= 5 on a signed long, written without 32-bit bit ops so large counts stay exact
-      const low = Math.floor(x / 32);
-      let c = x - low * 32;
-      x = low;
+      // x & 0x1f and x >>= 5 on a signed long; 32-bit bit ops only where they are exact
+      let c: number;
+      if (x >= -2147483648 && x <= 2147483647) {
+        c = x & 0x1f;
+        x >>= 5;
+      } else {
+        const low = Math.floor(x / 32);
+        c = x - low * 32;
+        x = low;
+      }
       more = c & 0x10 ? x !== -1 : x !== 0;
       if (more) c |= 0x20;
       chars.push(c + OFFSET);
     }
   }
-  return String.fromCharCode(...chars);
+  let out = '';
+  // in slices: spreading a long array into fromCharCode overflows the call stack
+  for (let i = 0; i < chars.length; i += 8192) out += String.fromCharCode(...chars.slice(i, i + 8192));
+  return out;
 }
 
 /**

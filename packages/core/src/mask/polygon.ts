@@ -33,10 +33,12 @@ function checkPolygon(p: readonly number[], name: string, where: string): void {
   }
 }
 
+const byValue = (p: number, q: number): number => p - q;
+
 // C's (int) cast of a double: truncation toward zero; NaN and out-of-range give INT_MIN on x86-64
 // (cvttsd2si), which rleFrPoly hits for a repeated vertex (0/0 slope) but never reads back.
 function cInt(v: number): number {
-  return v >= -2147483648 && v < 2147483648 ? Math.trunc(v) : -2147483648;
+  return v > -2147483649 && v < 2147483648 ? v | 0 : -2147483648;
 }
 
 /**
@@ -94,15 +96,15 @@ export function polygonCounts(xy: readonly number[], h: number, w: number): numb
   for (let j = 1; j < m; j++) {
     if (u[j] === u[j - 1]) continue;
     const xd = ((u[j] < u[j - 1] ? u[j] : u[j] - 1) + 0.5) / scale - 0.5;
-    if (Math.floor(xd) !== xd || xd < 0 || xd > w - 1) continue;
+    if (xd % 1 !== 0 || xd < 0 || xd > w - 1) continue;
     let yd = ((v[j] < v[j - 1] ? v[j] : v[j - 1]) + 0.5) / scale - 0.5;
     if (yd < 0) yd = 0;
     else if (yd > h) yd = h;
-    yd = Math.ceil(yd);
-    a.push(xd * h + yd);
+    const yi = yd | 0; // yd ∈ [0, h]: ceil without a global call
+    a.push(xd * h + (yi < yd ? yi + 1 : yi));
   }
   a.push(h * w);
-  a.sort((p, q) => p - q);
+  a.sort(byValue);
   let prev = 0;
   for (let j = 0; j < a.length; j++) {
     const t = a[j];

@@ -29,6 +29,8 @@ export function countsToBbox(counts: readonly number[], h: number, w: number): B
   let ye = 0;
   let cc = 0;
   let xp = 0;
+  // Hot loops in mask/ avoid Math.* and other globals: inside jest's vm sandbox each global lookup is
+  // an interceptor call, which made COCO-sized IoU batches ~10× slower than under plain node.
   for (let j = 0; j < m; j++) {
     cc += counts[j];
     // first pixel of a foreground run (j even) or last pixel of it (j odd); uint wrap as in C
@@ -41,10 +43,10 @@ export function countsToBbox(counts: readonly number[], h: number, w: number): B
       ys = 0;
       ye = h - 1;
     }
-    xs = Math.min(xs, x);
-    xe = Math.max(xe, x);
-    ys = Math.min(ys, y);
-    ye = Math.max(ye, y);
+    if (x < xs) xs = x;
+    if (x > xe) xe = x;
+    if (y < ys) ys = y;
+    if (y > ye) ye = y;
   }
   return [xs, ys, xe - xs + 1, ye - ys + 1];
 }

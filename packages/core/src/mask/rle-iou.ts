@@ -29,7 +29,7 @@ export function rleIou(dt: Rle[], gt: Rle[], iscrowd: ReadonlyArray<boolean | nu
   );
   for (let d = 0; d < dt.length; d++) {
     for (let g = 0; g < gt.length; g++) {
-      if (ious[d][g] > 0) ious[d][g] = countsIou(dc[d], gc[g], Boolean(iscrowd[g]));
+      if (ious[d][g] > 0) ious[d][g] = countsIou(dc[d], gc[g], !!iscrowd[g]);
     }
   }
   return ious;
@@ -72,13 +72,17 @@ function boxIous(
   for (let g = 0; g < gt.length; g++) {
     const G = gt[g];
     const ga = G[2] * G[3];
-    const crowd = Boolean(iscrowd[g]);
+    const crowd = !!iscrowd[g];
     for (let d = 0; d < dt.length; d++) {
       const D = dt[d];
       const da = D[2] * D[3];
-      const w = Math.min(D[2] + D[0], G[2] + G[0]) - Math.max(D[0], G[0]);
+      const dx2 = D[2] + D[0];
+      const gx2 = G[2] + G[0];
+      const dy2 = D[3] + D[1];
+      const gy2 = G[3] + G[1];
+      const w = (dx2 < gx2 ? dx2 : gx2) - (D[0] > G[0] ? D[0] : G[0]);
       if (w <= 0) continue;
-      const h = Math.min(D[3] + D[1], G[3] + G[1]) - Math.max(D[1], G[1]);
+      const h = (dy2 < gy2 ? dy2 : gy2) - (D[1] > G[1] ? D[1] : G[1]);
       if (h <= 0) continue;
       const i = w * h;
       out[d][g] = i / (crowd ? da : da + ga - i);
@@ -99,7 +103,7 @@ function countsIou(A: readonly number[], B: readonly number[], crowd: boolean): 
   let union = 0;
   let ct = 1;
   while (ct > 0) {
-    const c = Math.min(ca, cb);
+    const c = ca < cb ? ca : cb;
     if (va || vb) {
       union += c;
       if (va && vb) inter += c;

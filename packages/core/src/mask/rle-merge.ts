@@ -43,7 +43,7 @@ function mergeTwo(aIn: readonly number[], bIn: readonly number[], intersect: boo
   let cc = 0;
   let ct = 1;
   while (ct > 0) {
-    const c = Math.min(ca, cb);
+    const c = ca < cb ? ca : cb;
     cc += c;
     ct = 0;
     ca -= c;

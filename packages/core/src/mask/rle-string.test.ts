@@ -32,6 +32,15 @@ describe('rleToString', () => {
     }
   });
 
+  it('round-trips a mask with over 10^4 runs (longer than one fromCharCode slice)', () => {
+    // 22500 runs of one pixel: runs 0..2 are '1', every later difference is 0 → '0'
+    const counts = Array.from({ length: 150 * 150 }, () => 1);
+    const rle = { size: [150, 150] as [number, number], counts };
+    const s = rleToString(rle);
+    expect(s).toBe('111' + '0'.repeat(22497));
+    expect(rleFromString(s, [150, 150]).counts).toEqual(counts);
+  });
+
   it('returns a string counts unchanged after validating it', () => {
     expect(rleToString({ size: [3, 2], counts: '11110' })).toBe('11110');
     expect(() => rleToString({ size: [3, 3], counts: '11110' })).toThrow(

@@ -46,7 +46,7 @@ export function rleCounts(rle: Rle, name: string, where: string): readonly numbe
     counts = rle.counts;
     for (let i = 0; i < counts.length; i++) {
       const c = counts[i];
-      if (!Number.isInteger(c) || c < 0) {
+      if (typeof c !== 'number' || !(c >= 0) || c % 1 !== 0) {
         throw new ValueError(`${where}: ${name}.counts[${i}] must be a non-negative integer, got ${c}`);
       }
     }
@@ -105,12 +105,19 @@ export function rleDecode(rle: Rle): Uint8Array {
   const out = new Uint8Array(h * w);
   let p = 0;
   for (let j = 0; j < counts.length; j++) {
-    const end = p + counts[j];
-    if (j % 2 === 1) {
-      // column-major index p = x·h + y → row-major y·w + x
-      for (let q = p; q < end; q++) out[(q % h) * w + Math.floor(q / h)] = 1;
+    if (j % 2 === 1 && counts[j] > 0) {
+      // column-major index p = x·h + y → row-major y·w + x, walking down the column and wrapping
+      let y = p % h;
+      let x = (p - y) / h;
+      for (let n = counts[j]; n > 0; n--) {
+        out[y * w + x] = 1;
+        if (++y === h) {
+          y = 0;
+          x++;
+        }
+      }
     }
-    p = end;
+    p += counts[j];
   }
   return out;
 }
