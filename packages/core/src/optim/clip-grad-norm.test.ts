@@ -57,6 +57,14 @@ describe('clipGradNorm matches torch.nn.utils.clip_grad_norm_', () => {
     tf.dispose([v, g, ...grads.values()]);
   });
 
+  it("adds torch's 1e-6 to the norm: ‖g‖ = 5e-6, maxNorm 1e-6 scales by 1/6, not 1/5", () => {
+    const g = tf.tensor1d([3e-6, 4e-6]);
+    const { grads, totalNorm } = clipGradNorm({ g }, 1e-6);
+    expect(totalNorm).toBeCloseTo(5e-6, 12);
+    expectAllClose(grads.g, [0.5e-6, (4 / 6) * 1e-6], { rtol: 1e-5, atol: 0 });
+    tf.dispose([g, grads.g]);
+  });
+
   it('returns a zero norm and no gradients for an empty map', () => {
     expect(clipGradNorm({}, 1)).toEqual({ grads: {}, totalNorm: 0 });
   });
