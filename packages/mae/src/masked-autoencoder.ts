@@ -16,6 +16,7 @@ import {
 import { Block, PatchEmbed, get2dSincosPosEmbed } from '@residual/vit';
 import { maeLoss } from './mae-loss.js';
 import { patchify } from './patchify.js';
+import { permuteRows } from './permute-rows.js';
 import { randomMasking } from './random-masking.js';
 
 /** Configuration of {@link MaskedAutoencoderViT}; defaults are the official class's (ViT-L encoder). */
@@ -196,7 +197,7 @@ export class MaskedAutoencoderViT extends Module {
       const maskTokens = tf.broadcastTo(this.maskToken, [n, len + 1 - k1, dd]);
       const shuffled = tf.concat([tf.slice(x, [0, 1, 0], [n, k1 - 1, dd]), maskTokens], 1); // no cls token
       // unshuffle: row b·L + ids_restore[b, l] of the flattened [N·L, Dd] tokens
-      const unshuffled = tf.reshape(tf.gather(tf.reshape(shuffled, [n * len, dd]), tf.tensor1d(flat, 'int32')), [n, len, dd]);
+      const unshuffled = tf.reshape(permuteRows(tf.reshape(shuffled, [n * len, dd]), flat), [n, len, dd]);
       let y = tf.concat([tf.slice(x, [0, 0, 0], [n, 1, dd]), unshuffled], 1) as tf.Tensor3D; // append cls token
       y = tf.add(y, this.decoderPosEmbed) as tf.Tensor3D;
       for (const blk of this.decoderBlocks) y = blk.forward(y);

@@ -20,8 +20,8 @@ export function patchify(imgs: tf.Tensor4D, patchSize: number): tf.Tensor3D {
   }
   const g = h / patchSize;
   return tf.tidy(() => {
-    const x = tf.reshape(imgs, [n, g, patchSize, g, patchSize, c]); // [N, h, p, w, p, C]
-    const t = tf.transpose(x, [0, 1, 3, 2, 4, 5]); // [N, h, w, p, p, C]
+    const x = tf.reshape(imgs, [n, g, patchSize, g, patchSize * c]); // [N, h, p, w, p·C]
+    const t = tf.transpose(x, [0, 1, 3, 2, 4]); // [N, h, w, p, p·C]
     return tf.reshape(t, [n, g * g, patchSize * patchSize * c]);
   });
 }
@@ -42,8 +42,8 @@ export function unpatchify(x: tf.Tensor3D, patchSize: number, channels = 3): tf.
     throw new ShapeError(`unpatchify: the number of patches L must be a perfect square, got ${len}`);
   }
   return tf.tidy(() => {
-    const t = tf.reshape(x, [n, g, g, patchSize, patchSize, channels]); // [N, h, w, p, p, C]
-    const y = tf.transpose(t, [0, 1, 3, 2, 4, 5]); // [N, h, p, w, p, C]
+    const t = tf.reshape(x, [n, g, g, patchSize, patchSize * channels]); // [N, h, w, p, p·C]
+    const y = tf.transpose(t, [0, 1, 3, 2, 4]); // [N, h, p, w, p·C]
     return tf.reshape(y, [n, g * patchSize, g * patchSize, channels]);
   });
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, ValueError, defaultGenerator, formatShape, type Generator } from '@residual/core';
+import { permuteRows } from './permute-rows.js';
 
 /** Result of {@link randomMasking}; every tensor is new and owned by the caller. */
 export interface RandomMaskingResult {
@@ -17,7 +18,7 @@ export interface RandomMaskingResult {
  * deterministic (pass torch's draws for parity); without it U[0,1) noise comes from `generator`.
  * The sort is done on the host (the noise is data, no gradient flows through it); ties, which
  * have probability 0 for continuous noise, keep the lower index first. Sync, so it runs inside
- * tf.variableGrads; the gradient reaches `x` through the gather.
+ * tf.variableGrads; the gradient reaches the kept tokens of `x`.
  */
 export function randomMasking(
   x: tf.Tensor3D,
@@ -36,7 +37,7 @@ export function randomMasking(
   // float64 product then truncation, as Python's int(L * (1 - mask_ratio)): 196·0.25 → 49.
   const lenKeep = Math.trunc(len * (1 - maskRatio));
   const values = noise ? noise.dataSync() : drawNoise(generator, n * len);
-  const keep = new Int32Array(n * lenKeep);
+  const shuffle = new Int32Array(n * len);
   const mask = new Float32Array(n * len);
   const restore = new Int32Array(n * len);
   const order = new Int32Array(len);
@@ -47,15 +48,18 @@ export function randomMasking(
     for (let k = 0; k < len; k++) {
       restore[base + order[k]] = k;
       mask[base + order[k]] = k < lenKeep ? 0 : 1;
-      if (k < lenKeep) keep[b * lenKeep + k] = base + order[k];
+      shuffle[base + k] = base + order[k];
     }
   }
-  return tf.tidy(() => ({
-    // rows of the flattened [N·L, D] tokens, so the gather needs no batch dims
-    xMasked: tf.reshape(tf.gather(tf.reshape(x, [n * len, d]), tf.tensor1d(keep, 'int32')), [n, lenKeep, d]),
-    mask: tf.tensor2d(mask, [n, len], 'float32'),
-    idsRestore: tf.tensor2d(restore, [n, len], 'int32'),
-  }));
+  return tf.tidy(() => {
+    // shuffle the rows of the flattened [N·L, D] tokens per sample, then keep the first lenKeep
+    const shuffled = tf.reshape(permuteRows(tf.reshape(x, [n * len, d]), shuffle), [n, len, d]);
+    return {
+      xMasked: tf.slice(shuffled, [0, 0, 0], [n, lenKeep, d]) as tf.Tensor3D,
+      mask: tf.tensor2d(mask, [n, len], 'float32'),
+      idsRestore: tf.tensor2d(restore, [n, len], 'int32'),
+    };
+  });
 }
 
 function drawNoise(generator: Generator, size: number): Float32Array {
