@@ -1,1 +1,7 @@
-export { readSafetensors, type SafetensorsDtype, type SafetensorsContents } from './safetensors.js';
+export {
+  type SafetensorsDtype,
+  type SafetensorsContents,
+  type WriteSafetensorsOptions,
+} from './safetensors.js';
+export { readSafetensors } from './read-safetensors.js';
+export { writeSafetensors } from './write-safetensors.js';
