@@ -15,3 +15,5 @@ export {
   maeVitTestPatch8,
   type MaeBuilderOptions,
 } from './mae-builders.js';
+export { maePretrainParamGroups, type WeightDecayGroup } from './pretrain-param-groups.js';
+export { MaePretrainer, type MaePretrainerOptions, type MaePretrainStep } from './pretrainer.js';
