@@ -14,6 +14,9 @@ module.exports = {
     '^@residual/([a-z-]+)/node$': `${packagesDir}/$1/src/node.ts`,
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  // tfjs-core's gradient registrations exist only as ESM (see packages/core/src/gradients.ts):
+  // let swc transpile tfjs-core's ESM files, but not its CommonJS bundles (tf-core*.js).
+  transformIgnorePatterns: ['/node_modules/(?!@tensorflow/tfjs-core/dist/(?!tf-core))'],
   testMatch: ['**/?(*.)test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 60000,

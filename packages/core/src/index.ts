@@ -1,3 +1,4 @@
+import './gradients.js';
 export { ShapeError, StateDictError, ValueError, assertShape, assertDtype, formatShape } from './errors.js';
 export { initBackend, backendName, type BackendName } from './backend.js';
 export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './generator.js';

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 // Gradients are not registered by tfjs-core's main entry (see the report: core should do it once).
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { expectAllClose, expectNoLeak, fixturePath, loadFixture, maxAbsDiff, useBackend } from '@residual/test-utils';
 import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, smoothL1Loss } from '@residual/core';
 
