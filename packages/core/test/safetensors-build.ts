@@ -1,3 +1,5 @@
+import { ValueError } from '@residual/core';
+
 /** Test helpers: hand-built safetensors bytes, so hostile files can be written byte by byte. */
 
 /** A safetensors file from a header (object → compact JSON, string used as is) and data bytes. */
@@ -24,4 +26,16 @@ export function headerText(file: Uint8Array): string {
 /** Float32 bit patterns of a tensor's values (so -0, NaN and Inf compare exactly). */
 export function float32Bits(values: ArrayLike<number>): number[] {
   return Array.from(new Uint32Array(Float32Array.from(values).buffer));
+}
+
+/** Asserts that `fn` throws a ValueError (the class, not just the message) with exactly `message`. */
+export function expectValueError(fn: () => unknown, message: string): void {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ValueError);
+  expect((error as Error).message).toBe(message);
 }

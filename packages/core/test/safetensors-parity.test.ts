@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { readSafetensors, writeSafetensors, ValueError, type SafetensorsDtype } from '@residual/core';
+import { readSafetensors, writeSafetensors, type SafetensorsDtype } from '@residual/core';
 import { expectNoLeak, fixturePath, useBackend } from '@residual/test-utils';
-import { float32Bits, headerText } from './safetensors-build';
+import { expectValueError, float32Bits, headerText } from './safetensors-build';
 
 // Fixtures come from tools/fixtures/core_safetensors.py (torch 1.13). The reverse direction:
 // safetensors_residual.safetensors is what writeSafetensors produced, checked by that script
@@ -77,9 +77,7 @@ describe('readSafetensors on files written by PyTorch', () => {
 
   it('refuses an I64 value outside the int32 range, naming the key, and frees what it read', async () => {
     await expectNoLeak(() => {
-      expect(() => read('safetensors_i64_overflow.safetensors')).toThrow(
-        new ValueError('readSafetensors: "step" holds the I64 value 2147483648 at index 1, outside the int32 range'),
-      );
+      expectValueError(() => read('safetensors_i64_overflow.safetensors'), 'readSafetensors: "step" holds the I64 value 2147483648 at index 1, outside the int32 range');
     });
   });
 });
