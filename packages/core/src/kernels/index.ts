@@ -1,1 +1,1 @@
-export {};
+export { registerWasmGradientKernels } from './register.js';

@@ -1,10 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { depthwiseConv2dBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
+import { depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+
+const WASM_GRADIENT_KERNELS: readonly tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropInputConfig,
+  unsortedSegmentSumConfig,
+];
 
 /**
- * Registers, for the wasm backend, the gradient kernels it lacks (Conv2DBackpropFilter,
- * depthwise backprop, UnsortedSegmentSum), built from kernels wasm has. Idempotent.
+ * Registers, for the wasm backend, the gradient kernels tfjs-backend-wasm 4.22 lacks
+ * (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput,
+ * UnsortedSegmentSum), built from kernels wasm has. Idempotent: a kernel already registered for
+ * 'wasm' (by an earlier call or a newer tfjs) is left alone. Returns the names it registered.
+ * Called by `initBackend('wasm')`; call it yourself after `tf.setBackend('wasm')` without initBackend.
  */
-export function registerWasmGradientKernels(): void {
-  // Filled in by kernels/*.ts (see the wasm gradient kernels work item).
-  void tf;
+export function registerWasmGradientKernels(): string[] {
+  const registered: string[] = [];
+  for (const config of WASM_GRADIENT_KERNELS) {
+    if (tf.getKernel(config.kernelName, 'wasm') !== undefined) continue;
+    tf.registerKernel(config);
+    registered.push(config.kernelName);
+  }
+  return registered;
 }
