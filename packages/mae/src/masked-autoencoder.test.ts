@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { AdamW, Generator, ShapeError } from '@residual/core';
 import { expectAllClose, expectNoLeak, fixturePath, loadFixture, useBackend } from '@residual/test-utils';
 import { maeVitTestPatch8 } from './mae-builders.js';

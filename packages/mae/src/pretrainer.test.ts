@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { AdamW, Generator, SGD, ValueError } from '@residual/core';
 import { expectAllClose, expectNoLeak, useBackend } from '@residual/test-utils';
 import { maeVitTestPatch8 } from './mae-builders.js';

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { Generator, ValueError } from '@residual/core';
 import { expectNoLeak, useBackend } from '@residual/test-utils';
 import { randomMasking } from './random-masking.js';

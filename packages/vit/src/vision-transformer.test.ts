@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { Generator, ShapeError } from '@residual/core';
 import { expectAllClose, expectNoLeak, fixturePath, loadFixture, useBackend } from '@residual/test-utils';
 import { get2dSincosPosEmbed } from './sincos-pos-embed.js';
