@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { expectAllClose, expectNoLeak, useBackend } from '@residual/test-utils';
 import { BatchNorm1d, BatchNorm2d, ShapeError, ValueError } from '@residual/core';
 
