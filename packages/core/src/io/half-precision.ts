@@ -50,11 +50,6 @@ export function floatBitsToHalfBits(x: number): number {
   return sign | h;
 }
 
-/** Float32 bit pattern of a BF16 bit pattern (exact: BF16 is the top half of a float32). */
-export function bfloat16BitsToFloatBits(b: number): number {
-  return (b << 16) >>> 0;
-}
-
 /** BF16 bit pattern of a float32 bit pattern, rounded to nearest even; NaN → 0x7FC0 as c10. */
 export function floatBitsToBfloat16Bits(x: number): number {
   if ((x & 0x7fffffff) > 0x7f800000) return 0x7fc0;

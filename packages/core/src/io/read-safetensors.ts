@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValueError } from '../errors.js';
 import { nativeCopy } from './byte-order.js';
-import { bfloat16BitsToFloatBits, halfBitsToFloatBits } from './half-precision.js';
+import { halfBitsToFloatBits } from './half-precision.js';
 import { parseSafetensorsHeader } from './safetensors-header.js';
 import type { SafetensorsContents, SafetensorsDtype } from './safetensors.js';
 
@@ -26,11 +26,26 @@ function decodeI64(raw: Uint8Array, count: number, key: string): Int32Array {
   return out;
 }
 
-function decodeHalf(raw: Uint8Array, count: number, toFloatBits: (h: number) => number): Float32Array {
+function decodeF16(raw: Uint8Array, count: number): Float32Array {
   const halves = new Uint16Array(nativeCopy(raw, 2));
   const out = new Float32Array(count);
   const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < count; i++) bits[i] = toFloatBits(halves[i]);
+  if (count < 65536) {
+    for (let i = 0; i < count; i++) bits[i] = halfBitsToFloatBits(halves[i]);
+    return out;
+  }
+  // Large tensors: a 256 KiB table of all 65536 patterns, built per call (no module-level cache).
+  const table = new Uint32Array(65536);
+  for (let h = 0; h < 65536; h++) table[h] = halfBitsToFloatBits(h);
+  for (let i = 0; i < count; i++) bits[i] = table[halves[i]];
+  return out;
+}
+
+function decodeBF16(raw: Uint8Array, count: number): Float32Array {
+  const halves = new Uint16Array(nativeCopy(raw, 2));
+  const out = new Float32Array(count);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < count; i++) bits[i] = halves[i] << 16; // BF16 is the top half of a float32
   return out;
 }
 
@@ -45,9 +60,9 @@ function decode(dtype: SafetensorsDtype, raw: Uint8Array, count: number, key: st
     case 'F64':
       return new Float32Array(new Float64Array(nativeCopy(raw, 8))); // rounds to nearest even, as torch .float()
     case 'F16':
-      return decodeHalf(raw, count, halfBitsToFloatBits);
+      return decodeF16(raw, count);
     case 'BF16':
-      return decodeHalf(raw, count, bfloat16BitsToFloatBits);
+      return decodeBF16(raw, count);
     case 'I64':
       return decodeI64(raw, count, key);
     case 'I32':
