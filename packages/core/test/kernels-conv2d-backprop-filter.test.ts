@@ -126,11 +126,14 @@ describe('Conv2DBackpropFilter on wasm', () => {
 });
 
 describe('Conv2DBackpropFilter with dilation (PyTorch 1.13 autograd reference)', () => {
-  const fixture = loadFixture(fixturePath(path.join(__dirname, '..'), 'kernels.safetensors'));
-  const meta = JSON.parse(fixture.metadata.cases) as Record<
-    string,
-    { stride: number[]; padding: number[]; dilation: number[] }
-  >;
+  type Meta = Record<string, { stride: number[]; padding: number[]; dilation: number[] }>;
+  let fixture: ReturnType<typeof loadFixture>;
+  let meta: Meta;
+  beforeAll(() => {
+    // Loaded after useBackend so that the tensors live on wasm.
+    fixture = loadFixture(fixturePath(path.join(__dirname, '..'), 'kernels.safetensors'));
+    meta = JSON.parse(fixture.metadata.cases) as Meta;
+  });
   afterAll(() => tf.dispose([...fixture.tensors.values()]));
 
   it.each(['conv_s1_d2', 'conv_s2_d2', 'conv_s2_d1x2'])('matches torch weight.grad for %s', (name) => {
