@@ -25,11 +25,11 @@ describe('MaxPool2d', () => {
     const ceil = new MaxPool2d([1, 2], { ceilMode: true }).forward(x);
     expect(Array.from(floor.dataSync())).toEqual([5, 4]);
     expect(Array.from(ceil.dataSync())).toEqual([5, 4, 3]);
-    // 4 wide, k2 s2 p1, ceil: a 4th window would start at 5 ≥ 4 + 1, inside the padding → 3 windows.
-    const x4 = tf.tensor4d([1, 2, 3, 4], [1, 1, 4, 1]);
-    const padded = new MaxPool2d([1, 2], { stride: [1, 2], padding: [0, 1], ceilMode: true }).forward(x4);
-    expect(Array.from(padded.dataSync())).toEqual([1, 3, 4]);
-    tf.dispose([x, floor, ceil, x4, padded]);
+    // 5 wide, k2 s2 p1, ceil: ⌈6/2⌉ + 1 = 4, but the 4th window would start at 6 ≥ 5 + 1, inside
+    // the padding, so torch keeps 3.
+    const padded = new MaxPool2d([1, 2], { stride: [1, 2], padding: [0, 1], ceilMode: true }).forward(x);
+    expect(Array.from(padded.dataSync())).toEqual([1, 5, 4]); // windows [−∞,1], [5,2], [4,3]
+    tf.dispose([x, floor, ceil, padded]);
   });
 
   it('takes dilated windows (k3, dilation 2 spans 5 cells)', () => {
