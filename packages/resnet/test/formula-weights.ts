@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Generator } from '@residual/core';
+
+// Global lookups (`Math.sin`) cost ~0.4 µs each inside jest's vm context; bind them once.
+const { sin, sqrt, imul } = Math;
+
+// The deterministic weights of tools/fixtures/resnet.py (see its docstring), so that full-size
+// models need no committed weights: every value is a function of its state-dict key and index.
+
+/** A fixture's state-dict description: [key, torch shape, torch dtype] in torch's order. */
+export type KeyList = Array<[string, number[], string]>;
+
+/** FNV-1a (32-bit) of the UTF-8 key, mod 1000. */
+export function phase(key: string): number {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(key)) {
+    h ^= b;
+    h = imul(h, 0x01000193) >>> 0;
+  }
+  return h % 1000;
+}
+
+/** The formula value of one state-dict entry, in torch layout (caller disposes). */
+export function formulaTensor(key: string, shape: number[], dtype: string): tf.Tensor {
+  if (key.endsWith('num_batches_tracked')) return tf.zeros(shape, dtype === 'float32' ? 'float32' : 'int32');
+  const n = shape.reduce((a, b) => a * b, 1);
+  const p = phase(key);
+  const leaf = key.slice(key.lastIndexOf('.') + 1);
+  let f: (w: number) => number;
+  if (leaf === 'weight' && shape.length === 4) {
+    const fan = sqrt(shape[1] * shape[2] * shape[3]);
+    f = (w) => (w * 2.0) / fan;
+  } else if (leaf === 'weight' && shape.length === 2) {
+    const fan = sqrt(shape[1]);
+    f = (w) => w / fan;
+  } else if (leaf === 'weight') {
+    f = (w) => 0.5 + 0.2 * w;
+  } else if (leaf === 'bias' || leaf === 'running_mean') {
+    f = (w) => 0.1 * w;
+  } else if (leaf === 'running_var') {
+    f = (w) => 1.0 + 0.3 * w;
+  } else {
+    throw new Error(`formulaTensor: no formula for "${key}"`);
+  }
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = f(sin(0.37 * i + p));
+  return tf.tensor(values, shape, 'float32');
+}
+
+/** Loads the formula weights for every key of `keys` into `model` (strict). */
+export function loadFormulaWeights(model: { loadStateDict(d: Map<string, tf.Tensor>): unknown }, keys: KeyList): void {
+  const dict = new Map(keys.map(([k, s, d]) => [k, formulaTensor(k, s, d)] as [string, tf.Tensor]));
+  try {
+    model.loadStateDict(dict);
+  } finally {
+    for (const t of dict.values()) t.dispose();
+  }
+}
+
+/**
+ * A Generator whose tensor draws are zeros: for models whose every weight is then overwritten by
+ * {@link loadFormulaWeights}. It skips tens of millions of draws, each slowed ~100× by jest's vm
+ * context (global `Math` lookups in core's Generator), which would dominate the full-size tests.
+ */
+export class NoDrawGenerator extends Generator {
+  override uniform(shape: number[]): tf.Tensor {
+    return tf.zeros(shape);
+  }
+
+  override normalTensor(shape: number[]): tf.Tensor {
+    return tf.zeros(shape);
+  }
+}
