@@ -1,0 +1,17 @@
+/** Short printable form of any value for error messages ("got …"): JSON, cut to 60 characters. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = String(value);
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** True for an array of exactly four finite numbers (a COCO box `[x, y, w, h]`). */
+export function isBox(value: unknown): value is number[] {
+  return Array.isArray(value) && value.length === 4 && value.every((v) => typeof v === 'number' && Number.isFinite(v));
+}
