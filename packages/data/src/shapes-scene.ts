@@ -33,6 +33,8 @@ export interface ShapeInstance {
   categoryId: number;
   /** Row-major h·w 0/1 mask of the visible pixels. */
   mask: Uint8Array;
+  /** Pixels the shape covered when painted, before later shapes occluded part of it. */
+  fullArea: number;
 }
 
 /** A rendered scene: RGB pixels (row-major HWC) and its instances, bottom to top. */
@@ -118,7 +120,7 @@ export function renderShapesScene(options: ShapesOptions, index: number): Shapes
   const instances = categories.map((categoryId, k) => {
     const mask = new Uint8Array(h * w);
     for (let p = 0; p < owner.length; p++) if (owner[p] === k) mask[p] = 1;
-    return { categoryId, mask };
+    return { categoryId, mask, fullArea: full[k] };
   });
   return { height: h, width: w, pixels, instances };
 }
