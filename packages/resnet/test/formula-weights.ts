@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Generator } from '@residual/core';
 
 // Global lookups (`Math.imul`) cost ~0.4 µs each inside jest's vm context; bind them once.
 const { sqrt, imul } = Math;
@@ -68,17 +67,3 @@ export function loadFormulaWeights(model: { loadStateDict(d: Map<string, tf.Tens
   }
 }
 
-/**
- * A Generator whose tensor draws are zeros: for models whose every weight is then overwritten by
- * {@link loadFormulaWeights}. It skips tens of millions of draws, each slowed ~100× by jest's vm
- * context (global `Math` lookups in core's Generator), which would dominate the full-size tests.
- */
-export class NoDrawGenerator extends Generator {
-  override uniform(shape: number[]): tf.Tensor {
-    return tf.zeros(shape);
-  }
-
-  override normalTensor(shape: number[]): tf.Tensor {
-    return tf.zeros(shape);
-  }
-}

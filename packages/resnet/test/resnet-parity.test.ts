@@ -9,7 +9,8 @@ import {
   wideResnet50_2,
   type ResNetFeatures,
 } from '@residual/resnet';
-import { NoDrawGenerator, loadFormulaWeights, type KeyList } from './formula-weights.js';
+import { NoDrawGenerator } from './test-generators.js';
+import { loadFormulaWeights, type KeyList } from './formula-weights.js';
 import { get, resnetFixture } from './fixtures.js';
 
 beforeAll(async () => {

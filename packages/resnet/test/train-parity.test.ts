@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { conv2dLayout, linearLayout } from '@residual/core';
 import { maxAbsDiff, useBackend } from '@residual/test-utils';
 import { BasicBlock, ResNet } from '@residual/resnet';
-import { NoDrawGenerator, loadFormulaWeights } from './formula-weights.js';
+import { NoDrawGenerator } from './test-generators.js';
+import { loadFormulaWeights } from './formula-weights.js';
 import { get, resnetFixture } from './fixtures.js';
 
 beforeAll(async () => {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FrozenBatchNorm2d } from '@residual/core';
 import { maxAbsDiff, useBackend } from '@residual/test-utils';
 import { cifarResnet, resnet18, type CifarResNet, type ResNet } from '@residual/resnet';
-import { NoDrawGenerator, formulaTensor, loadFormulaWeights, type KeyList } from './formula-weights.js';
+import { NoDrawGenerator } from './test-generators.js';
+import { formulaTensor, loadFormulaWeights, type KeyList } from './formula-weights.js';
 import { get, resnetFixture } from './fixtures.js';
 
 beforeAll(async () => {
