@@ -2,8 +2,8 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 
 /** A tensor argument has the wrong rank, shape or dtype. */
 export class ShapeError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'ShapeError';
     Object.setPrototypeOf(this, new.target.prototype);
   }
@@ -11,8 +11,8 @@ export class ShapeError extends Error {
 
 /** A state dict does not fit a module: missing, unexpected or mis-shaped keys. */
 export class StateDictError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'StateDictError';
     Object.setPrototypeOf(this, new.target.prototype);
   }
@@ -20,8 +20,8 @@ export class StateDictError extends Error {
 
 /** An argument has a value outside what the function accepts. */
 export class ValueError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'ValueError';
     Object.setPrototypeOf(this, new.target.prototype);
   }
