@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { Module, ShapeError, ValueError, formatShape } from '@residual/core';
+import { Module, ShapeError, ValueError, formatShape, type Generator } from '@residual/core';
 import type { ExtraFpnBlock } from './extra-fpn-block.js';
 import type { Backbone, FeatureMaps, FeatureSpec } from './feature-maps.js';
 import { FeaturePyramidNetwork } from './feature-pyramid-network.js';
@@ -34,6 +34,7 @@ export class BackboneWithFPN extends Module implements Backbone {
    * @param inChannelsList channels of each returned layer, in order.
    * @param outChannels FPN width.
    * @param extraBlocks default `new LastLevelMaxPool()`.
+   * @param options `generator`: source of the FPN's random init (default: the process-wide generator).
    */
   constructor(
     model: Module,
@@ -41,6 +42,7 @@ export class BackboneWithFPN extends Module implements Backbone {
     inChannelsList: readonly number[],
     outChannels: number,
     extraBlocks?: ExtraFpnBlock | null,
+    options: { generator?: Generator } = {},
   ) {
     super();
     this.body = this.registerModule('body', new IntermediateLayerGetter(model, returnLayers));
@@ -51,7 +53,12 @@ export class BackboneWithFPN extends Module implements Backbone {
     }
     this.fpn = this.registerModule(
       'fpn',
-      new FeaturePyramidNetwork({ inChannelsList, outChannels, extraBlocks: extraBlocks ?? new LastLevelMaxPool() }),
+      new FeaturePyramidNetwork({
+        inChannelsList,
+        outChannels,
+        extraBlocks: extraBlocks ?? new LastLevelMaxPool(),
+        generator: options.generator,
+      }),
     );
     this.outChannels = outChannels;
     const shapes = hasOutputShape(model) ? model.outputShape() : null;

@@ -48,7 +48,9 @@ export function resnetFpnBackbone(name: ResNetName, options: ResnetFpnBackboneOp
     const returnLayers = Object.fromEntries(returnedLayers.map((k, i) => [`layer${k}`, String(i)]));
     const stage2 = resnet.inplanes / 8;
     const inChannelsList = returnedLayers.map((k) => stage2 * 2 ** (k - 1));
-    const backbone = new BackboneWithFPN(resnet, returnLayers, inChannelsList, 256, options.extraBlocks);
+    const backbone = new BackboneWithFPN(resnet, returnLayers, inChannelsList, 256, options.extraBlocks, {
+      generator: options.generator,
+    });
     // Everything the body did not adopt (avgpool, fc, and any stage after the last returned one).
     const kept = new Set(backbone.body.children().keys());
     for (const [childName, child] of resnet.children()) if (!kept.has(childName)) child.dispose();
