@@ -6,7 +6,6 @@ import {
   resnet18,
   resnet50,
   resnext50_32x4d,
-  wideResnet50_2,
   type ResNetFeatures,
 } from '@residual/resnet';
 import { NoDrawGenerator } from './test-generators.js';
@@ -18,7 +17,7 @@ beforeAll(async () => {
 });
 
 // fp32 convs sum in a different order than torch's: errors are measured relative to the largest
-// reference value of each tensor; 1e-4 of it is the budget (parity-spec §12). Measured: ≤ 4e-6.
+// reference value of each tensor; 1e-4 of it is the budget (parity-spec §12). Measured on wasm: ≤ 1.5e-6.
 function relErr(actual: tf.Tensor, expected: tf.Tensor): number {
   const scale = tf.tidy(() => tf.max(tf.abs(expected)).dataSync()[0]);
   return maxAbsDiff(actual, expected) / scale;
@@ -36,7 +35,8 @@ const cases: Array<[string, () => ResNet]> = [
   ['resnet18', () => resnet18({ generator })],
   ['resnet50', () => resnet50({ generator })],
   ['resnext50_32x4d', () => resnext50_32x4d({ generator })],
-  ['wide_resnet50_2', () => wideResnet50_2({ generator })],
+  // wide_resnet50_2's widths with one block per stage (the full model costs ~10 s more on wasm).
+  ['wide_resnet_1111', () => new ResNet(Bottleneck, [1, 1, 1, 1], { widthPerGroup: 128, generator })],
   [
     'tiny_dilated',
     () => new ResNet(Bottleneck, [1, 1, 1, 1], { numClasses: 7, replaceStrideWithDilation: [false, true, true], generator }),
