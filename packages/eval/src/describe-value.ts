@@ -11,7 +11,14 @@ export function describeValue(value: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
+const { isArray } = Array; // bound once: global lookups are slow inside jest's vm sandbox
+
 /** True for an array of exactly four finite numbers (a COCO box `[x, y, w, h]`). */
 export function isBox(value: unknown): value is number[] {
-  return Array.isArray(value) && value.length === 4 && value.every((v) => typeof v === 'number' && Number.isFinite(v));
+  if (!isArray(value) || value.length !== 4) return false;
+  for (let i = 0; i < 4; i++) {
+    const v = value[i];
+    if (typeof v !== 'number' || v - v !== 0) return false; // v − v is NaN for NaN and ±Infinity
+  }
+  return true;
 }

@@ -19,9 +19,9 @@ interface Dt extends MatchDt {
  * pycocotools `COCOeval.evaluate()` after its parameters are set: selects ground truth and
  * detections of `params.imgIds` (and `catIds` with useCats), rasterises them for segm, computes IoU
  * per image and category (all selected categories pooled without useCats) for the top
- * maxDets[-1] detections by score (stable), and runs `evaluateImage` for each area range. Returns
- * COCOeval's `evalImgs`: K×A×I entries at `(k·A + a)·I + i`, null where an image has neither ground
- * truth nor detections of that category.
+ * maxDets[-1] detections by score (stable), and runs `evaluateImage` for all area ranges. Returns
+ * COCOeval's `evalImgs` with the area ranges folded into each entry: K×I entries at `k·I + i`, null
+ * where an image has neither ground truth nor detections of that category.
  */
 export function evaluateImages(
   groundTruth: CocoGroundTruth,
@@ -30,49 +30,52 @@ export function evaluateImages(
 ): Array<ImageEval | null> {
   const { imgIds, catIds, useCats, areaRng, iouThrs, iouType } = params;
   const segm = iouType === 'segm';
-  const catSet = new Set(catIds);
-  const key = (img: number, cat: number): string => `${img}:${cat}`;
-  const gts = new Map<string, Gt[]>();
-  const dts = new Map<string, Dt[]>();
-  const push = <V>(map: Map<string, V[]>, k: string, v: V): void => {
-    const list = map.get(k);
-    if (list) list.push(v);
-    else map.set(k, [v]);
-  };
-  for (const img of imgIds) {
+  const I = imgIds.length;
+  const C = catIds.length;
+  // group index i·C + c of (image, category); duplicate ids (kept without useCats) group at the first
+  const imgIndex = new Map<number, number>();
+  imgIds.forEach((id, i) => imgIndex.set(id, i));
+  const catIndex = new Map<number, number>();
+  catIds.forEach((id, c) => {
+    if (!catIndex.has(id)) catIndex.set(id, c);
+  });
+  const gts: Gt[][] = Array.from({ length: I * C }, () => []);
+  const dts: Dt[][] = Array.from({ length: I * C }, () => []);
+  imgIds.forEach((img, i) => {
     for (const ann of groundTruth.annotationsOf(img)) {
-      if (!catSet.has(ann.categoryId)) continue;
+      const c = catIndex.get(ann.categoryId);
+      if (c === undefined) continue;
       const rle = segm ? gtRle(groundTruth, ann) : undefined;
-      push(gts, key(img, ann.categoryId), { id: ann.id, area: ann.area, iscrowd: ann.iscrowd, bbox: ann.bbox, rle });
+      gts[i * C + c].push({ id: ann.id, area: ann.area, iscrowd: ann.iscrowd, bbox: ann.bbox, rle });
     }
-  }
-  const imgSet = new Set(imgIds);
-  for (const det of detections) {
-    if (!imgSet.has(det.imageId) || !catSet.has(det.categoryId)) continue;
+  });
+  for (let j = 0; j < detections.length; j++) {
+    const det = detections[j];
+    const i = imgIndex.get(det.imageId);
+    const c = catIndex.get(det.categoryId);
+    if (i === undefined || c === undefined) continue;
     const rle = segm ? dtRle(groundTruth, det) : undefined;
-    push(dts, key(det.imageId, det.categoryId), { area: det.area, score: det.score, bbox: det.bbox, rle });
+    dts[i * C + c].push({ area: det.area, score: det.score, bbox: det.bbox, rle });
   }
 
   const maxDet = params.maxDets[params.maxDets.length - 1];
-  const catKeys = useCats ? catIds : [-1];
-  const A = areaRng.length;
-  const I = imgIds.length;
-  const evalImgs = new Array<ImageEval | null>(catKeys.length * A * I).fill(null);
-  catKeys.forEach((cat, k) => {
-    imgIds.forEach((img, i) => {
-      const cats = useCats ? [cat] : catIds;
-      const gt = cats.flatMap((c) => gts.get(key(img, c)) ?? []);
-      let dt = cats.flatMap((c) => dts.get(key(img, c)) ?? []);
-      if (gt.length === 0 && dt.length === 0) return;
-      dt = stableArgsortDesc(dt.map((d) => d.score))
-        .slice(0, maxDet)
-        .map((j) => dt[j]);
-      const ious = computeIou(gt, dt, segm);
-      for (let a = 0; a < A; a++) {
-        evalImgs[(k * A + a) * I + i] = evaluateImage(gt, dt, ious, areaRng[a], iouThrs);
-      }
-    });
-  });
+  const K = useCats ? C : 1;
+  const evalImgs = new Array<ImageEval | null>(K * I).fill(null);
+  for (let k = 0; k < K; k++) {
+    // without useCats every image pools the categories in catIds order (duplicates included)
+    const cs = useCats ? [k] : catIds.map((id) => catIndex.get(id) as number);
+    for (let i = 0; i < I; i++) {
+      const gt = cs.length === 1 ? gts[i * C + cs[0]] : cs.flatMap((c) => gts[i * C + c]);
+      let dt = cs.length === 1 ? dts[i * C + cs[0]] : cs.flatMap((c) => dts[i * C + c]);
+      if (gt.length === 0 && dt.length === 0) continue;
+      const sorted = stableArgsortDesc(dt.map((d) => d.score));
+      const n = sorted.length < maxDet ? sorted.length : maxDet;
+      const kept: Dt[] = new Array<Dt>(n);
+      for (let j = 0; j < n; j++) kept[j] = dt[sorted[j]];
+      dt = kept;
+      evalImgs[k * I + i] = evaluateImage(gt, dt, computeIou(gt, dt, segm), areaRng, iouThrs);
+    }
+  }
   return evalImgs;
 }
 

@@ -29,13 +29,15 @@ export function summarizeValue(acc: Accumulated, params: EvalParams, q: SummaryQ
   const ks = q.k === undefined ? Array.from({ length: K }, (_, k) => k) : [q.k];
   const aind = areaRngLbl.flatMap((l, i) => (l === q.areaLbl ? [i] : []));
   const mind = q.mIndex !== undefined ? [q.mIndex] : maxDets.flatMap((m, i) => (m === q.maxDets ? [i] : []));
-  const am = aind.flatMap((a) => mind.map((m) => [a, m])); // numpy broadcasts aind (≤ 1 entry) with mind
+  // numpy broadcasts aind (≤ 1 entry) with mind; flat (a, m) offsets in that order
+  const am = aind.flatMap((a) => mind.map((m) => a * M + m));
   const values: number[] = [];
-  for (const t of ts) {
+  for (let ti = 0; ti < ts.length; ti++) {
     for (let r = 0; r < R; r++) {
-      for (const k of ks) {
-        for (const [a, m] of am) {
-          const v = src.data[(((t * R + r) * K + k) * A + a) * M + m];
+      for (let ki = 0; ki < ks.length; ki++) {
+        const base = ((ts[ti] * R + r) * K + ks[ki]) * A * M;
+        for (let j = 0; j < am.length; j++) {
+          const v = src.data[base + am[j]];
           if (v > -1) values.push(v);
         }
       }
