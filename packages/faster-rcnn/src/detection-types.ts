@@ -5,31 +5,31 @@ import type * as tf from '@tensorflow/tfjs-core';
  * in the top-left corner and zeros elsewhere; `imageSizes[i]` = `[h, w]` of image i after resizing,
  * before padding.
  */
-export interface ImageList {
+export type ImageList = {
   tensor: tf.Tensor4D;
   imageSizes: Array<[number, number]>;
-}
+};
 
 /**
  * Training targets of one image: `boxes` float32 [K,4] (x1,y1,x2,y2, input pixels), `labels` int32 [K]
  * (contiguous, 0 = background), optional `masks` [K,H,W] (int32, bool or float 0/1) for Mask R-CNN.
  * K = 0 (an image with no objects) is valid.
  */
-export interface DetectionTarget {
+export type DetectionTarget = {
   boxes: tf.Tensor2D;
   labels: tf.Tensor1D;
   masks?: tf.Tensor3D;
-}
+};
 
 /**
  * Detections of one image: `boxes` float32 [K,4] (x1,y1,x2,y2 pixels), `scores` float32 [K] (descending),
  * `labels` int32 [K]. The caller owns every tensor.
  */
-export interface Detection {
+export type Detection = {
   boxes: tf.Tensor2D;
   scores: tf.Tensor1D;
   labels: tf.Tensor1D;
-}
+};
 
 /** Loss names, as torchvision's dict keys. */
 export type LossName = 'loss_classifier' | 'loss_box_reg' | 'loss_objectness' | 'loss_rpn_box_reg' | 'loss_mask';

@@ -18,8 +18,8 @@ describe('fastrcnnLoss', () => {
         const labels = tf.concat([fx.get(`${prefix}.labels.0`), fx.get(`${prefix}.labels.1`)]) as tf.Tensor1D;
         const reg = tf.concat([fx.get(`${prefix}.reg.0`), fx.get(`${prefix}.reg.1`)]) as tf.Tensor2D;
         const losses = fastrcnnLoss(fx.get(`${prefix}.class_logits`), fx.get(`${prefix}.box_regression`), labels, reg);
-        expectAllClose(losses.loss_classifier.dataSync(), fx.get(`${prefix}.loss_classifier`).dataSync());
-        expectAllClose(losses.loss_box_reg.dataSync(), fx.get(`${prefix}.loss_box_reg`).dataSync());
+        expectAllClose(losses.loss_classifier.dataSync() as Float32Array, fx.get(`${prefix}.loss_classifier`).dataSync() as Float32Array);
+        expectAllClose(losses.loss_box_reg.dataSync() as Float32Array, fx.get(`${prefix}.loss_box_reg`).dataSync() as Float32Array);
         expect(losses.loss_box_reg.shape).toEqual([]);
         return [labels, reg, losses];
       });

@@ -22,11 +22,11 @@ export interface GeneralizedRCNNTransformOptions {
 }
 
 /** What {@link GeneralizedRCNNTransform.forward} returns; the caller owns every tensor. */
-export interface TransformOutput {
+export type TransformOutput = {
   images: ImageList;
   /** Targets in resized-image coordinates (boxes scaled, masks resized by nearest), when given. */
   targets?: DetectionTarget[];
-}
+};
 
 const WHERE = 'GeneralizedRCNNTransform';
 
@@ -81,8 +81,8 @@ export class GeneralizedRCNNTransform extends Module {
       images.forEach((image, i) => {
         const [h, w] = image.shape;
         const [oh, ow] = this.fixedSize ? [this.fixedSize[1], this.fixedSize[0]] : resizedSize(h, w, sizes[i], this.maxSize);
-        const mean = tf.tensor1d(this.imageMean as number[]);
-        const std = tf.tensor1d(this.imageStd as number[]);
+        const mean = tf.tensor1d([...this.imageMean]);
+        const std = tf.tensor1d([...this.imageStd]);
         resized.push(resizeBilinear(tf.div(tf.sub(image, mean), std), oh, ow));
         if (targets) outTargets.push(resizeTarget(targets[i], [h, w], [oh, ow]));
       });
