@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm2d, type Conv2d, Module, Sequential, type Generator } from '@residual/core';
+import { BatchNorm2d, type Conv2d, Module, Sequential, subsample, type Generator } from '@residual/core';
 import { conv1x1, conv3x3 } from './resnet-convs.js';
 
 /**
@@ -67,9 +67,6 @@ export class CifarBasicBlock extends Module {
     if (this.shortcut) return this.shortcut.forward(x);
     const [before, after] = this.padChannels;
     if (this.stride === 1 && before + after === 0) return x;
-    const [n, h, w, c] = x.shape;
-    const s = this.stride;
-    const sampled = s === 1 ? x : (tf.stridedSlice(x, [0, 0, 0, 0], [n, h, w, c], [1, s, s, 1]) as tf.Tensor4D); // x[:, ::s, ::s, :]
-    return tf.pad(sampled, [[0, 0], [0, 0], [0, 0], [before, after]]);
+    return tf.tidy(() => tf.pad(subsample(x, this.stride), [[0, 0], [0, 0], [0, 0], [before, after]])); // x[:, ::s, ::s, :]
   }
 }
