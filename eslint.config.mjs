@@ -16,6 +16,7 @@ const allowed = {
   mae: ['core', 'vit'],
   data: ['core'],
   eval: ['core'],
+  cli: ['core', 'resnet', 'fpn', 'rpn', 'faster-rcnn', 'mask-rcnn', 'vit', 'mae', 'data', 'eval'],
 };
 const all = Object.keys(allowed);
 const boundaryBlocks = Object.entries(allowed).map(([pkg, deps]) => ({
