@@ -98,7 +98,8 @@ export class AnchorGenerator {
           }
         }
       }
-      anchors = tf.tensor2d(values, [gh * gw * a, 4]);
+      // Kept: the cache outlives any caller's tidy; this generator disposes it (dispose()).
+      anchors = tf.keep(tf.tensor2d(values, [gh * gw * a, 4]));
       this.cache.set(key, anchors);
     }
     return anchors;

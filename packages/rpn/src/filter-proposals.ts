@@ -43,7 +43,7 @@ export function filterProposals(
     numAnchorsPerLevel.forEach((count, level) => {
       const k = Math.min(options.preNmsTopN, count);
       const slice = tf.slice(objectness, [0, offset], [n, count]);
-      picks.push(tf.add(tf.topk(slice, k).indices, offset) as tf.Tensor2D);
+      picks.push(tf.add(tf.topk(slice, k).indices, tf.scalar(offset, 'int32')) as tf.Tensor2D);
       for (let i = 0; i < k; i++) lv.push(level);
       offset += count;
     });

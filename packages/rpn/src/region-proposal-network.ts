@@ -55,8 +55,8 @@ export interface RPNOutput {
 }
 
 /**
- * torchvision 0.14's `RegionProposalNetwork`: head → anchors → decode (BoxCoder(1,1,1,1), deltas
- * detached) → {@link filterProposals}; in training also Matcher(fg, bg, low-quality matches) →
+ * torchvision 0.14's `RegionProposalNetwork`: head → anchors → decode (BoxCoder(1,1,1,1)) →
+ * {@link filterProposals} (proposals carry no gradient, as torchvision's detached deltas); in training also Matcher(fg, bg, low-quality matches) →
  * sampler → {@link rpnLoss}. Child `head` (keys `head.*`). Sync and differentiable (training runs
  * inside tf.variableGrads); selections are read back to the CPU and applied with gathers.
  */
@@ -143,6 +143,12 @@ export class RegionProposalNetwork extends Module {
       this.boxCoder,
     );
     return { proposals: boxes, losses };
+  }
+
+  /** Frees the head's parameters and the anchor generator's cached grids. */
+  override dispose(): void {
+    super.dispose();
+    this.anchorGenerator.dispose();
   }
 
   private checkInputs(images: ImageBatch, maps: tf.Tensor4D[], targets?: readonly RPNTarget[]): void {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BoxCoder, binaryCrossEntropyWithLogits, boxIou, smoothL1Loss } from '@residual/core';
+import { boxIou, smoothL1Loss, type BoxCoder } from '@residual/core';
 import type { SampledMasks } from './balanced-positive-negative-sampler.js';
 import { Matcher } from './matcher.js';
 
@@ -87,7 +87,15 @@ export function rpnLoss(
     const posDeltas = tf.gather(deltas, tf.tensor1d(pos, 'int32'));
     const boxLoss = tf.div(smoothL1Loss(posDeltas, regressionTargets, { beta: 1 / 9, reduction: 'sum' }), all.length);
     const logits = tf.gather(objectness, tf.tensor1d(all, 'int32'));
-    const objectnessLoss = binaryCrossEntropyWithLogits(logits, tf.tensor1d(sampledLabels));
+    const objectnessLoss = bceWithLogitsMean(logits, tf.tensor1d(sampledLabels));
     return { loss_objectness: objectnessLoss as tf.Scalar, loss_rpn_box_reg: boxLoss as tf.Scalar };
   });
+}
+
+// Mean BCE-with-logits, (1 − t)·z + softplus(−z): the value of core's binaryCrossEntropyWithLogits.
+// Not core's function: it goes through tf.logSigmoid, whose custom gradient closes over its input
+// instead of saving it, so computed logits are already disposed when tf.variableGrads runs the
+// backward pass ("Cannot read properties of undefined (reading 'backend')"). Use core's once fixed.
+function bceWithLogitsMean(logits: tf.Tensor1D, targets: tf.Tensor1D): tf.Scalar {
+  return tf.mean(tf.add(tf.mul(tf.sub(1, targets), logits), tf.softplus(tf.neg(logits))));
 }
