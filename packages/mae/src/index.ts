@@ -7,6 +7,7 @@ export {
   type MaeForwardOptions,
   type MaeOutput,
   type MaeEncoderOutput,
+  type MaeModelConfig,
 } from './masked-autoencoder.js';
 export {
   maeVitBasePatch16,
@@ -16,4 +17,14 @@ export {
   type MaeBuilderOptions,
 } from './mae-builders.js';
 export { maePretrainParamGroups, type WeightDecayGroup } from './pretrain-param-groups.js';
-export { MaePretrainer, type MaePretrainerOptions, type MaePretrainStep } from './pretrainer.js';
+export { MaePretrainer, NonFiniteLossError, type MaePretrainerOptions, type MaePretrainStep } from './pretrainer.js';
+export {
+  MAE_CHECKPOINT_FORMAT,
+  encodeMaeCheckpoint,
+  decodeMaeCheckpoint,
+  disposeMaeCheckpoint,
+  type MaeCheckpoint,
+  type MaeCheckpointFiles,
+  type MaeCheckpointStore,
+  type MaeScheduleRecord,
+} from './mae-checkpoint.js';

@@ -49,6 +49,9 @@ export interface MaskedAutoencoderConfig {
   generator?: Generator;
 }
 
+/** A resolved {@link MaskedAutoencoderConfig} without the generator: plain JSON, as checkpoints store it. */
+export type MaeModelConfig = Required<Omit<MaskedAutoencoderConfig, 'generator'>>;
+
 /** Options of {@link MaskedAutoencoderViT.forward}. */
 export interface MaeForwardOptions {
   /** Fraction of patches removed; default 0.75. */
@@ -86,6 +89,8 @@ export interface MaeEncoderOutput {
  * `decoder_pred.*`. Both position embeddings are fixed sin-cos tables (in the state dict, not trained).
  */
 export class MaskedAutoencoderViT extends Module {
+  /** The resolved configuration (every default filled in), e.g. for checkpoints. */
+  readonly config: MaeModelConfig;
   readonly patchSize: number;
   readonly inChans: number;
   readonly numPatches: number;
@@ -116,6 +121,12 @@ export class MaskedAutoencoderViT extends Module {
     this.patchSize = config.patchSize ?? 16;
     this.inChans = config.inChans ?? 3;
     this.normPixLoss = config.normPixLoss ?? false;
+    this.config = {
+      imgSize: config.imgSize ?? 224, patchSize: this.patchSize, inChans: this.inChans, embedDim,
+      depth: config.depth ?? 24, numHeads: config.numHeads ?? 16, decoderEmbedDim: decoderDim,
+      decoderDepth: config.decoderDepth ?? 8, decoderNumHeads: config.decoderNumHeads ?? 16, mlpRatio, normEps,
+      normPixLoss: this.normPixLoss,
+    };
     const blockOptions = (numHeads: number) => ({ numHeads, mlpRatio, qkvBias: true, normEps, generator });
 
     this.patchEmbed = this.registerModule(

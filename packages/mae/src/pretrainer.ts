@@ -1,6 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValueError, warmupCosine, type Optimizer } from '@residual/core';
+import {
+  disposeMaeCheckpoint,
+  type MaeCheckpoint,
+  type MaeCheckpointStore,
+  type MaeScheduleRecord,
+} from './mae-checkpoint.js';
 import type { MaskedAutoencoderViT } from './masked-autoencoder.js';
+
+/** Thrown when a loss is NaN or ±Inf: training stops before the update, as main_pretrain.py's `sys.exit(1)`. */
+export class NonFiniteLossError extends ValueError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteLossError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
 
 /** Schedule and accumulation of {@link MaePretrainer} (main_pretrain.py's arguments, camelCase). */
 export interface MaePretrainerOptions {
@@ -18,6 +33,10 @@ export interface MaePretrainerOptions {
   accumIter?: number;
   /** Default 0.75. */
   maskRatio?: number;
+  /** Where {@link MaePretrainer.saveCheckpoint} writes and {@link MaePretrainer.resume} reads. */
+  checkpointStore?: MaeCheckpointStore;
+  /** With a store, {@link MaePretrainer.trainStep} saves after every this-many optimiser steps; default 0 = never. */
+  checkpointEvery?: number;
 }
 
 /** What one {@link MaePretrainer.step} did. */
@@ -28,15 +47,20 @@ export interface MaePretrainStep {
   lr: number;
   /** Whether the optimiser stepped after this micro-batch. */
   updated: boolean;
+  /** Where {@link MaePretrainer.trainStep} saved a checkpoint after this micro-batch, if it did. */
+  checkpoint?: string;
 }
 
 /**
  * One MAE pre-training iteration at a time, as the official engine_pretrain.py: the learning rate
  * is set per iteration at the start of each accumulation window (half-cycle cosine after linear
- * warm-up, on the fractional epoch `iteration / itersPerEpoch`); the loss is divided by accumIter
- * and gradients are summed until every accumIter-th micro-batch, when the optimiser steps.
- * The model and optimiser are borrowed. `iteration` is the only state besides theirs: save it with
- * the model and optimiser state to resume. Call {@link dispose} to free pending gradients.
+ * warm-up, on the fractional epoch `iteration / itersPerEpoch`, times a group's `lrScale` when it
+ * has one, as lr_sched.py); the loss is divided by accumIter and gradients are summed until every
+ * accumIter-th micro-batch, when the optimiser steps. A NaN/Inf loss throws
+ * {@link NonFiniteLossError} before any update. Checkpoints ({@link checkpoint}, {@link saveCheckpoint},
+ * {@link resume}) hold the model, optimiser, iteration and the model's generator, so a resumed run
+ * draws the same masks and gives bit-identical losses (feed it the same data for each iteration).
+ * The model and optimiser are borrowed. Call {@link dispose} to free pending gradients.
  */
 export class MaePretrainer {
   /** Micro-batches seen so far (data_iter_step counted over all epochs). */
@@ -57,6 +81,13 @@ export class MaePretrainer {
     if (!(options.itersPerEpoch > 0)) {
       throw new ValueError(`MaePretrainer: itersPerEpoch must be > 0, got ${options.itersPerEpoch}`);
     }
+    const every = options.checkpointEvery ?? 0;
+    if (!Number.isInteger(every) || every < 0) {
+      throw new ValueError(`MaePretrainer: checkpointEvery must be a non-negative integer, got ${every}`);
+    }
+    if (every > 0 && !options.checkpointStore) {
+      throw new ValueError(`MaePretrainer: checkpointEvery is ${every} but no checkpointStore was given`);
+    }
     this.iteration = startIteration;
   }
 
@@ -71,7 +102,7 @@ export class MaePretrainer {
     const i = this.iteration;
     if (i % this.accumIter === 0) {
       const lr = this.lrAt(i / this.options.itersPerEpoch);
-      for (const group of this.optimizer.paramGroups) group.lr = lr;
+      for (const group of this.optimizer.paramGroups) group.lr = lr * ((group as { lrScale?: number }).lrScale ?? 1);
     }
     const vars = [...this.model.trainableParameters().values()];
     const { value, grads } = tf.variableGrads(() => {
@@ -81,6 +112,14 @@ export class MaePretrainer {
     }, vars);
     const loss = value.dataSync()[0] * this.accumIter;
     value.dispose();
+    if (!Number.isFinite(loss)) {
+      tf.dispose(grads);
+      this.dispose();
+      throw new NonFiniteLossError(
+        `MaePretrainer.step: loss is ${loss} at iteration ${i}, stopping training ` +
+          '(no update applied; the last saved checkpoint is untouched)',
+      );
+    }
     if (this.pending) {
       const previous = this.pending;
       this.pending = tf.tidy(() => {
@@ -101,6 +140,81 @@ export class MaePretrainer {
       this.pending = null;
     }
     return { loss, lr, updated };
+  }
+
+  /**
+   * {@link step}, then, with `checkpointEvery` set, saves a checkpoint after every
+   * checkpointEvery-th optimiser step (awaited, so the next step starts from a saved state).
+   */
+  async trainStep(images: tf.Tensor4D, noise?: tf.Tensor2D): Promise<MaePretrainStep> {
+    const result = this.step(images, noise);
+    const every = this.options.checkpointEvery ?? 0;
+    if (result.updated && every > 0 && (this.iteration / this.accumIter) % every === 0) {
+      result.checkpoint = await this.saveCheckpoint();
+    }
+    return result;
+  }
+
+  /**
+   * The resumable state as a {@link MaeCheckpoint} with new tensors the caller disposes
+   * ({@link disposeMaeCheckpoint}). Only between accumulation windows: mid-window gradients are
+   * not saved, so it throws a ValueError there.
+   */
+  checkpoint(): MaeCheckpoint {
+    if (this.pending) {
+      throw new ValueError(
+        `MaePretrainer.checkpoint: iteration ${this.iteration} is inside an accumulation window of ${this.accumIter}; ` +
+          'checkpoint after an optimiser step',
+      );
+    }
+    const { checkpointStore: _store, checkpointEvery: _every, ...schedule } = this.options;
+    return {
+      model: this.model.stateDict(),
+      optimizer: this.optimizer.state(),
+      iteration: this.iteration,
+      generator: this.model.generator.state(),
+      config: { ...this.model.config },
+      schedule: schedule as MaeScheduleRecord,
+    };
+  }
+
+  /** Writes {@link checkpoint} to the `checkpointStore`; resolves to where it went. */
+  async saveCheckpoint(): Promise<string> {
+    const store = this.requireStore('saveCheckpoint');
+    const ckpt = this.checkpoint();
+    try {
+      return await store.save(ckpt);
+    } finally {
+      disposeMaeCheckpoint(ckpt);
+    }
+  }
+
+  /**
+   * Restores the latest checkpoint of the `checkpointStore` (or the one at `location`): model
+   * weights (strict), optimiser state, iteration and the model's generator. Drops pending gradients.
+   */
+  async resume(location?: string): Promise<void> {
+    const ckpt = await this.requireStore('resume').load(location);
+    try {
+      this.restore(ckpt);
+    } finally {
+      disposeMaeCheckpoint(ckpt);
+    }
+  }
+
+  /** Applies a checkpoint record (borrowed) as {@link resume} does. */
+  restore(ckpt: MaeCheckpoint): void {
+    this.dispose();
+    this.model.loadStateDict(ckpt.model);
+    this.optimizer.loadState(ckpt.optimizer);
+    this.model.generator.setState(ckpt.generator);
+    this.iteration = ckpt.iteration;
+  }
+
+  private requireStore(where: string): MaeCheckpointStore {
+    const store = this.options.checkpointStore;
+    if (!store) throw new ValueError(`MaePretrainer.${where}: no checkpointStore in the options`);
+    return store;
   }
 
   /** Frees gradients of an unfinished accumulation window. */
