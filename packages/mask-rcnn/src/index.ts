@@ -1,0 +1,2 @@
+export { MaskRCNNHeads, renameLegacyMaskHeadKeys, type MaskRCNNHeadsOptions } from './mask-rcnn-heads.js';
+export { MaskRCNNPredictor } from './mask-rcnn-predictor.js';
