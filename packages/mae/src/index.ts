@@ -28,3 +28,11 @@ export {
   type MaeCheckpointStore,
   type MaeScheduleRecord,
 } from './mae-checkpoint.js';
+export { paramGroupsLrd, layerIdForVit, type LrdParamGroup, type ParamGroupsLrdOptions } from './param-groups-lrd.js';
+export { unwrapStateDict, type StateDictSource } from './unwrap-state-dict.js';
+export {
+  loadMaeEncoder,
+  loadMaePretrained,
+  type LoadMaeEncoderOptions,
+  type LoadMaeEncoderResult,
+} from './load-mae-checkpoint.js';

@@ -5,3 +5,4 @@ export { Mlp, type MlpOptions } from './mlp.js';
 export { Block, type BlockOptions } from './block.js';
 export { VisionTransformer, type VisionTransformerConfig, type PosEmbedKind } from './vision-transformer.js';
 export { vitBasePatch16, vitLargePatch16, vitHugePatch14, vitTestPatch8, type VitBuilderOptions } from './vit-builders.js';
+export { interpolatePosEmbed } from './interpolate-pos-embed.js';

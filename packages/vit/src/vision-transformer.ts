@@ -135,6 +135,11 @@ export class VisionTransformer extends Module {
     this.initLinears(generator);
   }
 
+  /** Names exempt from weight decay in fine-tuning (timm's `no_weight_decay()`): the tokens. */
+  noWeightDecay(): string[] {
+    return ['pos_embed', 'cls_token'];
+  }
+
   // timm 0.3.2 _init_weights: trunc_normal_(std=.02) on Linear weights, zero biases (LayerNorms
   // already start at ones/zeros; the patch-embedding conv keeps torch's default init).
   private initLinears(generator: Generator): void {
