@@ -36,3 +36,5 @@ export {
   type LoadMaeEncoderOptions,
   type LoadMaeEncoderResult,
 } from './load-mae-checkpoint.js';
+export { reconstruct, type Reconstruction, type ReconstructOptions } from './reconstruct.js';
+export { renderReconstructionGrid, type ReconstructionGridOptions, type RgbImage } from './reconstruction-grid.js';
