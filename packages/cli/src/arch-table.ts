@@ -84,7 +84,7 @@ export function detectorBuilder(arch: DetectorArch, command: string): DetectorBu
   const builder = DETECTORS[arch];
   if (builder === null) {
     const pkg = arch === 'fasterrcnn' ? '@residual/faster-rcnn' : '@residual/mask-rcnn';
-    throw new ValueError(`residual ${command}: --arch ${arch} is not available yet (${pkg} does not export its builder in this version)`);
+    throw new ValueError(`--arch ${arch} is not available yet for ${command} (${pkg} does not export its builder in this version)`);
   }
   return builder;
 }
