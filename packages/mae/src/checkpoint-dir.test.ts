@@ -71,7 +71,7 @@ describe('MaeCheckpointDir with MaePretrainer', () => {
     const before = await run(first.trainer, 0, 4); // checkpoints after iterations 2 and 4
     first.dispose();
     const second = setup(path.join(tmp, 'b'), 77); // other initial weights and generator: all must come from the checkpoint
-    await second.trainer.resume();
+    expect(await second.trainer.resume()).toBe(true);
     expect(second.trainer.iteration).toBe(4);
     const after = await run(second.trainer, 4, 8);
     expect([...before, ...after]).toEqual(expected);
@@ -88,6 +88,9 @@ describe('MaeCheckpointDir with MaePretrainer', () => {
     expect(JSON.parse(await fs.readFile(path.join(root, 'latest'), 'utf8'))).toEqual({
       latest: 'checkpoint-00000006', iteration: 6, kept: ['checkpoint-00000006', 'checkpoint-00000004'],
     });
+    // absolute, so that resume(latest) works whatever the working directory and a relative root
+    const relative = new MaeCheckpointDir(path.relative(process.cwd(), root));
+    expect(await relative.latest()).toBe(path.join(root, 'checkpoint-00000006'));
     const files = (await fs.readdir(path.join(root, 'checkpoint-00000006'))).sort();
     expect(files).toEqual(['model.safetensors', 'optimizer.safetensors', 'trainer.json']);
   });
@@ -164,10 +167,14 @@ describe('MaeCheckpointDir with MaePretrainer', () => {
     t.dispose();
   });
 
-  it('says when there is nothing to resume from', async () => {
-    const t = setup(path.join(tmp, 'h'), 7);
-    await expect(t.trainer.resume()).rejects.toThrow(ValueError);
-    await expect(t.trainer.resume()).rejects.toThrow(`MaeCheckpointDir.load: no checkpoint in ${path.join(tmp, 'h')} (no "latest" file)`);
+  it('resumes nothing (false) from an empty store, and says so when asked to load from it', async () => {
+    const root = path.join(tmp, 'h');
+    const t = setup(root, 7);
+    expect(await t.trainer.resume()).toBe(false);
+    expect(t.trainer.iteration).toBe(0);
+    await expect(new MaeCheckpointDir(root).load()).rejects.toThrow(ValueError);
+    await expect(new MaeCheckpointDir(root).load()).rejects.toThrow(`MaeCheckpointDir.load: no checkpoint in ${root} (no "latest" file)`);
+    await expect(t.trainer.resume(path.join(root, 'checkpoint-00000002'))).rejects.toThrow('ENOENT');
     t.dispose();
   });
 });

@@ -66,6 +66,12 @@ export class MaeCheckpointDir implements MaeCheckpointStore {
     return JSON.parse(text) as LatestJson;
   }
 
+  /** The directory of the latest checkpoint, or null when nothing was saved yet. */
+  async latest(): Promise<string | null> {
+    const pointer = await this.readLatest();
+    return pointer ? path.resolve(this.root, pointer.latest) : null;
+  }
+
   /** Saves `checkpoint` (borrowed); resolves to the new checkpoint's directory. See the class comment. */
   async save(checkpoint: MaeCheckpoint): Promise<string> {
     const files = encodeMaeCheckpoint(checkpoint); // an encoding error touches no file
@@ -75,7 +81,7 @@ export class MaeCheckpointDir implements MaeCheckpointStore {
     // Never rewrite the directory `latest` points to: a second save of one iteration gets its own name.
     if (previous?.latest === name) name = `${name}-${randomBytes(4).toString('hex')}`;
     const staging = path.join(this.root, `.staging-${name}-${randomBytes(6).toString('hex')}`);
-    const target = path.join(this.root, name);
+    const target = path.resolve(this.root, name);
     try {
       await fs.mkdir(staging);
       for (const file of FILES) await this.writeFile(path.join(staging, file), files[file]);

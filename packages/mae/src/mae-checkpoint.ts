@@ -55,6 +55,8 @@ export interface MaeCheckpointStore {
   save(checkpoint: MaeCheckpoint): Promise<string>;
   /** Reads the latest checkpoint, or the one at `location`; the caller owns the tensors. */
   load(location?: string): Promise<MaeCheckpoint>;
+  /** Where the latest checkpoint is, or null when none was saved yet. */
+  latest(): Promise<string | null>;
 }
 
 interface TrainerJson {

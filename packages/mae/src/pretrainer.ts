@@ -191,15 +191,21 @@ export class MaePretrainer {
 
   /**
    * Restores the latest checkpoint of the `checkpointStore` (or the one at `location`): model
-   * weights (strict), optimiser state, iteration and the model's generator. Drops pending gradients.
+   * weights (strict), optimiser state, iteration and the model's generator; drops pending
+   * gradients and resolves to true. Without `location` and with nothing saved yet it changes
+   * nothing and resolves to false, so a restartable script can always call it.
    */
-  async resume(location?: string): Promise<void> {
-    const ckpt = await this.requireStore('resume').load(location);
+  async resume(location?: string): Promise<boolean> {
+    const store = this.requireStore('resume');
+    const where = location ?? (await store.latest());
+    if (where === null) return false;
+    const ckpt = await store.load(where);
     try {
       this.restore(ckpt);
     } finally {
       disposeMaeCheckpoint(ckpt);
     }
+    return true;
   }
 
   /** Applies a checkpoint record (borrowed) as {@link resume} does. */
