@@ -19,4 +19,7 @@ await build({
   outfile: join(here, '..', 'dist', 'gradients.js'),
   logLevel: 'warning',
   legalComments: 'eof',
+  // The real tfjs-core must create the global engine and flags before the bundle's private copies
+  // run, or they would build an engine of their own that tfjs-core then adopts half-initialised.
+  banner: { js: 'require("@tensorflow/tfjs-core");' },
 });

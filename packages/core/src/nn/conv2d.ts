@@ -70,26 +70,29 @@ export class Conv2d extends Module {
       );
     }
     return tf.tidy(() => {
-      const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
+      // Explicit symmetric padding inside the conv (never 'same'): no padded copy and no pad gradient.
+      const pad: ExplicitPadding = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
       const filter = dilateFilter(this.weight as tf.Tensor4D, this.dilation);
-      const y = groupedConv(xp, filter, this.groups, this.stride);
+      const y = groupedConv(x, filter, this.groups, this.stride, pad);
       return this.bias ? tf.add(y, this.bias) : y;
     });
   }
 }
 
-/** Valid conv of padded NHWC input with filter [kH,kW,in/groups,out]; torch's channel grouping. */
-function groupedConv(x: tf.Tensor4D, filter: tf.Tensor4D, groups: number, stride: [number, number]): tf.Tensor4D {
+type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
+
+/** Conv of NHWC input, explicitly padded, with filter [kH,kW,in/groups,out]; torch's channel grouping. */
+function groupedConv(x: tf.Tensor4D, filter: tf.Tensor4D, groups: number, stride: [number, number], pad: ExplicitPadding): tf.Tensor4D {
   const inCh = x.shape[3];
   const [kh, kw, , outCh] = filter.shape;
-  if (groups === 1) return tf.conv2d(x, filter, stride, 'valid');
+  if (groups === 1) return tf.conv2d(x, filter, stride, pad);
   if (groups === inCh) {
     // Depthwise: torch output o = c·m + j (m = out/in) is tfjs's depthwise channel order.
-    return tf.depthwiseConv2d(x, tf.reshape(filter, [kh, kw, inCh, outCh / inCh]) as tf.Tensor4D, stride, 'valid') as tf.Tensor4D;
+    return tf.depthwiseConv2d(x, tf.reshape(filter, [kh, kw, inCh, outCh / inCh]) as tf.Tensor4D, stride, pad) as tf.Tensor4D;
   }
   const xs = tf.split(x, groups, 3) as tf.Tensor4D[];
   const ws = tf.split(filter, groups, 3) as tf.Tensor4D[];
-  return tf.concat(xs.map((xg, g) => tf.conv2d(xg, ws[g], stride, 'valid')), 3);
+  return tf.concat(xs.map((xg, g) => tf.conv2d(xg, ws[g], stride, pad)), 3);
 }
 
 /** Throws ValueError unless channels are positive integers divisible by groups. */
