@@ -3,3 +3,8 @@ export { MaskRCNNPredictor } from './mask-rcnn-predictor.js';
 export { maskrcnnLoss, projectMasksOnBoxes } from './maskrcnn-loss.js';
 export { maskrcnnInference } from './maskrcnn-inference.js';
 export { pasteMasksInImage, pasteMasksToRle, type CompressedRle, type PasteMasksOptions } from './paste-masks-in-image.js';
+export { hasMasks, type MaskDetection, type RleMaskDetection } from './mask-detection.js';
+export { MaskRoIHeads, type MaskRoIHeadsOptions, type MaskHead, type MaskPredictor } from './mask-roi-heads.js';
+export { MaskRCNNTransform, type MaskFormat } from './mask-rcnn-transform.js';
+export { MaskRCNN, type MaskRCNNOptions, type PredictOptions } from './mask-rcnn.js';
+export { maskrcnnResnet50Fpn, maskrcnnResnetFpn, type MaskRCNNResnetFpnOptions } from './mask-rcnn-builders.js';
