@@ -7,7 +7,7 @@ import { initBackend, Generator, SGD, crossEntropy, LRScheduler, cosineAnnealing
 import { cifarResnet } from '@residual/resnet';
 import { loadMnist } from '@residual/data';
 
-const steps = Number(process.env.DEMO_STEPS ?? 150);
+const steps = Number(process.env.DEMO_STEPS ?? 120);
 const batchSize = 32;
 
 const backend = await initBackend();
@@ -19,7 +19,7 @@ const testImages = toRgb32(test.images);
 tf.dispose([train.images, test.images]);
 
 const generator = new Generator(0);
-const model = cifarResnet(20, { numClasses: 10, generator, shortcut: 'B' });
+const model = cifarResnet(20, { numClasses: 10, generator });
 const params = [...model.trainableParameters().values()];
 const optimizer = new SGD(params, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
 const scheduler = new LRScheduler(optimizer, (step, baseLr) => cosineAnnealingLR(step, { baseLr, tMax: steps, etaMin: 0 }));
