@@ -112,6 +112,20 @@ describe('Conv2DBackpropFilter on wasm', () => {
     tf.dispose([x, dy, dw]);
   });
 
+  it('accepts NCHW inputs and returns the same filter gradient as for NHWC', () => {
+    const x = tf.tensor4d(seeded(2 * 6 * 5 * 3, 8), [2, 6, 5, 3]);
+    const dy = tf.tensor4d(seeded(2 * 3 * 3 * 4, 9), [2, 3, 3, 4]);
+    const attrs = { strides: 2, pad: 'same', filterShape: [3, 2, 3, 4] };
+    const run = (format: string, a: tf.Tensor, b: tf.Tensor) =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: a, dy: b }, { ...attrs, dataFormat: format }) as tf.Tensor;
+    const nhwc = run('NHWC', x, dy);
+    const xt = tf.transpose(x, [0, 3, 1, 2]);
+    const dyt = tf.transpose(dy, [0, 3, 1, 2]);
+    const nchw = run('NCHW', xt, dyt);
+    expectAllClose(nchw, nhwc, TOL);
+    tf.dispose([x, dy, xt, dyt, nhwc, nchw]);
+  });
+
   it('rejects dy whose shape does not fit x, filterShape and the strides', () => {
     const x = tf.zeros([1, 5, 5, 2]);
     const dy = tf.zeros([1, 4, 4, 3]);

@@ -15,8 +15,9 @@ const WASM_GRADIENT_KERNELS: readonly tf.KernelConfig[] = [
 /**
  * Registers, for the wasm backend, the gradient kernels tfjs-backend-wasm 4.22 lacks
  * (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput,
- * UnsortedSegmentSum), built from kernels wasm has. Idempotent: a kernel already registered for
- * 'wasm' (by an earlier call or a newer tfjs) is left alone. Returns the names it registered.
+ * UnsortedSegmentSum), built from kernels wasm has, and swaps wasm's slow native Conv2DBackpropInput
+ * for a convolution-based one (see conv2d-backprop-input.ts). Idempotent: a kernel already registered
+ * for 'wasm' (by an earlier call or a newer tfjs) is left alone. Returns the names it registered.
  * Called by `initBackend('wasm')`; call it yourself after `tf.setBackend('wasm')` without initBackend.
  */
 export function registerWasmGradientKernels(): string[] {
