@@ -8,3 +8,5 @@ export { MaskRoIHeads, type MaskRoIHeadsOptions, type MaskHead, type MaskPredict
 export { MaskRCNNTransform, type MaskFormat } from './mask-rcnn-transform.js';
 export { MaskRCNN, type MaskRCNNOptions, type PredictOptions } from './mask-rcnn.js';
 export { maskrcnnResnet50Fpn, maskrcnnResnetFpn, type MaskRCNNResnetFpnOptions } from './mask-rcnn-builders.js';
+export { toCocoResults, type CocoDetectionResult, type LabelToCategoryId } from './coco-results.js';
+export { inferArchitecture, type DetectorArchitecture } from './infer-architecture.js';
