@@ -1,0 +1,180 @@
+// `npm run bench`: our tfjs timings next to PyTorch's, on this machine, in the same run (issue 9).
+//
+//   npm run bench                 # builds the packages, then the full run (a few minutes)
+//   node tools/bench/run.mjs --quick          # ResNet-50 forward only, under 2 minutes
+//   node tools/bench/run.mjs --no-cpu --out .bench/results.json
+//
+// Every case runs in its own child process, one at a time (tools/bench/tfjs-case.mjs for tfjs,
+// /usr/bin/python3 tools/bench/torch_bench.py for PyTorch), so that each one's peak RSS is its own
+// and the two sides never compete for the cores. Timings: warm-up, then the median of several runs.
+// Without Python/torch the tfjs columns are still printed. Never fails on a case: its error is shown.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CASES, MEMORY_GOAL } from './cases.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+const PYTHON = process.env.RESIDUAL_PYTHON ?? '/usr/bin/python3';
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'no-cpu': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(root, '.bench', 'results.json') },
+    threads: { type: 'string', default: String(os.availableParallelism()) },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opt.help) {
+  console.log('node tools/bench/run.mjs [--quick] [--no-cpu] [--threads N (torch)] [--out .bench/results.json]');
+  process.exit(0);
+}
+
+// [case, backend, tfjs warm-up, tfjs repeats, torch warm-up, torch repeats, profile]
+const FULL = [
+  ['resnet50-fwd-b1', 'wasm', 2, 7, 3, 10, true],
+  ['resnet50-fwd-b8', 'wasm', 1, 5, 2, 5, true],
+  ['mae-base-fwdbwd-b8', 'wasm', 1, 3, 1, 3, true],
+  ['resnet50-train-b8', 'wasm', 1, 3, 1, 3, true],
+  ['resnet50-fwd-b1', 'cpu', 1, 2, 0, 0, false], // tfjs-cpu: ~10 s a forward; torch row already above
+];
+const QUICK = [
+  ['resnet50-fwd-b1', 'wasm', 1, 3, 2, 5, true],
+  ['resnet50-fwd-b8', 'wasm', 1, 2, 1, 3, true],
+];
+const plan = (opt.quick ? QUICK : FULL).filter(([, backend]) => backend !== 'cpu' || !opt['no-cpu']);
+
+function lastJsonLine(stdout) {
+  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  return line ? JSON.parse(line) : null;
+}
+
+/** Runs a child, returns its JSON line or { error }. */
+function child(cmd, args, timeoutS) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: timeoutS * 1000 });
+  if (r.error) return { error: r.error.code === 'ETIMEDOUT' ? `timed out after ${timeoutS} s` : r.error.message };
+  try {
+    const json = r.status === 0 ? lastJsonLine(r.stdout) : null;
+    if (json) return json;
+  } catch {
+    // fall through to the error below
+  }
+  const tail = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().split('\n').slice(-3).join(' | ');
+  return { error: `exit ${r.status ?? r.signal}: ${tail}` };
+}
+
+function torchAvailable() {
+  const r = spawnSync(PYTHON, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? { ok: true, version: r.stdout.trim() } : { ok: false, why: (r.error?.message ?? r.stderr.trim().split('\n').at(-1)) || 'unknown' };
+}
+
+const torch = torchAvailable();
+const require = createRequire(import.meta.url);
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.availableParallelism(),
+  memoryGB: +(os.totalmem() / 2 ** 30).toFixed(1),
+  loadAverageAtStart: os.loadavg().map((v) => +v.toFixed(2)),
+  node: process.version,
+  tfjs: require('@tensorflow/tfjs-core/package.json').version,
+  torch: torch.ok ? torch.version : null,
+};
+console.log(`residual bench: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadAverageAtStart.join(' ')}; node ${machine.node}, tfjs ${machine.tfjs}`);
+console.log(torch.ok ? `PyTorch ${torch.version} from ${PYTHON}, ${opt.threads} threads` : `PyTorch unavailable (${torch.why}): tfjs numbers only`);
+
+const rows = [];
+const started = Date.now();
+for (const [id, backend, warmup, repeats, tWarmup, tRepeats, profile] of plan) {
+  const spec = CASES[id];
+  const load = os.loadavg()[0];
+  process.stdout.write(`  ${spec.label} [${backend}] … `);
+  const args = [join(here, 'tfjs-case.mjs'), '--case', id, '--backend', backend, '--warmup', String(warmup), '--repeats', String(repeats)];
+  const ours = child(process.execPath, profile ? [...args, '--profile'] : args, 600);
+  let theirs = null;
+  if (torch.ok && tRepeats > 0) {
+    theirs = child(PYTHON, [join(here, 'torch_bench.py'), '--case', id, '--warmup', String(tWarmup), '--repeats', String(tRepeats), '--threads', opt.threads], 600);
+  } else if (torch.ok) {
+    theirs = rows.find((r) => r.id === id && r.torch)?.torch ?? null; // same work, measured once
+  }
+  rows.push({ id, label: spec.label, backend, goal: spec.goal, loadAverage1m: +load.toFixed(2), tfjs: ours, torch: theirs });
+  process.stdout.write(`${ours.error ? 'error' : `${ours.medianMs.toFixed(0)} ms`} / ${theirs?.error ? 'error' : theirs ? `${theirs.medianMs.toFixed(0)} ms` : '–'}\n`);
+}
+
+const f0 = (v) => (v == null || Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const table = [['case', 'tfjs ms', 'torch ms', 'ratio', 'goal', 'tfjs RSS MB', 'tfjs tensors MB', 'torch RSS MB', 'mem ratio']];
+for (const r of rows) {
+  const ok = !r.tfjs.error;
+  const tOk = r.torch && !r.torch.error;
+  const ratio = ok && tOk ? r.tfjs.medianMs / r.torch.medianMs : null;
+  const memRatio = ok && tOk ? r.tfjs.rssPeakMB / r.torch.rssPeakMB : null;
+  r.ratio = ratio;
+  r.memRatio = memRatio;
+  const goal = r.goal == null ? '–' : `≤${r.goal}× ${ratio == null ? '' : ratio <= r.goal ? 'met' : 'missed'}`;
+  table.push([
+    `${r.label} [${r.backend}]`,
+    ok ? f0(r.tfjs.medianMs) : 'error',
+    !r.torch ? 'n/a' : tOk ? f0(r.torch.medianMs) : 'error',
+    ratio == null ? '–' : `${ratio.toFixed(2)}×`,
+    goal,
+    ok ? f0(r.tfjs.rssPeakMB) : '–',
+    ok && r.tfjs.profile ? f0(r.tfjs.profile.peakBytes / 2 ** 20) : '–',
+    tOk ? f0(r.torch.rssPeakMB) : '–',
+    memRatio == null ? '–' : `${memRatio.toFixed(2)}× ${memRatio <= MEMORY_GOAL ? 'met' : 'missed'}`,
+  ]);
+}
+const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+console.log('');
+for (const [i, row] of table.entries()) {
+  console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+}
+
+console.log('\nWhere tfjs time goes (one profiled step, tf.profile kernel times; share of the summed kernel time):');
+for (const r of rows) {
+  if (r.tfjs.error || !r.tfjs.profile) continue;
+  const { kernelMs, kernels } = r.tfjs.profile;
+  const top = kernels.slice(0, 5).map((k) => `${k.name} ${((100 * k.ms) / kernelMs).toFixed(0)}%`).join(', ');
+  console.log(`  ${r.label} [${r.backend}]: ${f0(kernelMs)} ms of kernels in a ${f0(r.tfjs.profile.wallMs)} ms profiled step: ${top}`);
+}
+for (const r of rows) {
+  if (r.tfjs.error) console.log(`  tfjs error in ${r.label} [${r.backend}]: ${r.tfjs.error}`);
+  if (r.torch?.error) console.log(`  torch error in ${r.label}: ${r.torch.error}`);
+}
+const mae = rows.find((r) => r.id === 'mae-base-fwdbwd-b8' && r.torch && !r.torch.error);
+if (mae) console.log(`\nPyTorch MAE: ${mae.torch.model}`);
+const blas = rows.find((r) => r.torch?.blas)?.torch.blas;
+if (blas) console.log(`PyTorch BLAS/oneDNN libraries mapped: ${blas.length ? blas.join(', ') : 'none found'}`);
+
+const busiest = Math.max(...rows.map((r) => r.loadAverage1m));
+if (busiest > machine.cores) {
+  console.log(
+    `\nWarning: the machine was busy (1-minute load average up to ${busiest.toFixed(1)} on ${machine.cores} cores): every time is inflated, ` +
+      `PyTorch's ${opt.threads} OpenMP threads more than tfjs-wasm's one thread, so the ratios flatter tfjs. Rerun on an idle machine to quote them.`,
+  );
+}
+const missed = rows.filter((r) => r.ratio != null && r.goal != null && r.ratio > r.goal);
+console.log('\nClosing note:');
+if (!torch.ok) console.log('  PyTorch is unavailable here, so no ratio was measured.');
+else if (missed.length === 0 && rows.some((r) => r.ratio != null)) console.log('  Every time goal measured here is met.');
+for (const r of missed) {
+  const k = r.tfjs.profile?.kernels ?? [];
+  const share = (name) => k.filter((x) => x.name.startsWith(name)).reduce((a, x) => a + x.ms, 0) / (r.tfjs.profile?.kernelMs || 1);
+  const conv = share('Conv2D') + share('FusedConv2D') + share('DepthwiseConv');
+  const mm = share('BatchMatMul') + share('_FusedMatMul');
+  console.log(
+    `  ${r.label} [${r.backend}]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×). ${(100 * conv).toFixed(0)}% of tfjs kernel time in convolutions, ` +
+      `${(100 * mm).toFixed(0)}% in matmuls; tfjs-wasm runs them on one thread (tfjs disables wasm threads in Node) ` +
+      `against PyTorch's ${r.torch.threads}.`,
+  );
+}
+const seconds = Math.round((Date.now() - started) / 1000);
+console.log(`\n${opt.quick ? 'quick ' : ''}bench done in ${seconds} s; load average now ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+
+mkdirSync(dirname(opt.out), { recursive: true });
+writeFileSync(opt.out, `${JSON.stringify({ date: new Date().toISOString(), quick: opt.quick, seconds, machine, rows }, null, 1)}\n`);
+console.log(`wrote ${opt.out}`);

@@ -1,0 +1,72 @@
+// tfjs side of `npm run bench`: runs one case in this process (so that its peak RSS is its own) and
+// prints one JSON line on stdout.
+//
+//   node tools/bench/tfjs-case.mjs --case resnet50-fwd-b8 [--backend wasm] [--warmup 1] [--repeats 5] [--profile]
+//
+// Timing: `warmup` untimed steps, then the median wall time of `repeats` steps. With --profile, one
+// more step runs under tf.profile (untimed): it gives tfjs's peak tensor bytes for the step and the
+// kernel times, summed per kernel name, that docs/benchmarks.md analyses.
+import * as tf from '@tensorflow/tfjs-core';
+import { parseArgs } from 'node:util';
+import { initBackend } from '@residual/core';
+import { CASES } from './cases.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    case: { type: 'string' },
+    backend: { type: 'string', default: 'wasm' },
+    warmup: { type: 'string', default: '1' },
+    repeats: { type: 'string', default: '5' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const spec = CASES[opt.case];
+if (!spec) throw new Error(`tfjs-case: unknown --case ${opt.case}; expected one of ${Object.keys(CASES).join(', ')}`);
+
+const rssMB = () => process.memoryUsage.rss() / 2 ** 20;
+const backend = await initBackend(opt.backend);
+const rssBaseMB = rssMB();
+let t = performance.now();
+const work = spec.build();
+const buildMs = performance.now() - t;
+for (let i = 0; i < Number(opt.warmup); i++) work.step();
+const times = [];
+for (let i = 0; i < Number(opt.repeats); i++) {
+  t = performance.now();
+  work.step();
+  times.push(performance.now() - t);
+}
+const before = tf.memory().numBytes; // weights, inputs, optimizer state: what lives between steps
+let profile = null;
+if (opt.profile) {
+  t = performance.now();
+  const info = await tf.profile(() => work.step());
+  const wallMs = performance.now() - t;
+  const byKernel = new Map();
+  for (const k of info.kernels) {
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    e.calls += 1;
+    byKernel.set(k.name, e);
+  }
+  const kernels = [...byKernel].map(([name, e]) => ({ name, ms: e.ms, calls: e.calls })).sort((a, b) => b.ms - a.ms);
+  profile = { wallMs, peakBytes: info.peakBytes, kernelMs: kernels.reduce((a, k) => a + k.ms, 0), kernels };
+}
+work.dispose();
+const sorted = [...times].sort((a, b) => a - b);
+const mid = sorted.length >> 1;
+const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+console.log(
+  JSON.stringify({
+    case: opt.case,
+    backend,
+    medianMs,
+    times,
+    buildMs,
+    liveBytes: before,
+    profile,
+    leakedTensors: tf.memory().numTensors,
+    rssBaseMB,
+    rssPeakMB: process.resourceUsage().maxRSS / 1024,
+  }),
+);
