@@ -27,8 +27,8 @@ describe('Conv2DBackpropInput on wasm (as a stride-1 convolution)', () => {
     const grad = () => {
       const xt = tf.tensor4d(xv, x);
       const ft = tf.tensor4d(fv, filter);
-      const f = (v: tf.Tensor4D) => {
-        const y = tf.conv2d(v, ft, strides, pad);
+      const f = (v: tf.Tensor) => {
+        const y = tf.conv2d(v as tf.Tensor4D, ft, strides, pad);
         return tf.sum(tf.mul(y, tf.tensor(seeded(y.size, 3), y.shape)));
       };
       return tf.grad(f)(xt);
@@ -49,7 +49,7 @@ describe('Conv2DBackpropInput on wasm (as a stride-1 convolution)', () => {
   it('leaves no tensors behind', async () => {
     const xt = tf.tensor4d(seeded(2 * 6 * 6 * 8, 6), [2, 6, 6, 8]);
     const ft = tf.tensor4d(seeded(3 * 3 * 8 * 4, 7), [3, 3, 8, 4]);
-    await expectNoLeak(() => tf.grad((v: tf.Tensor4D) => tf.sum(tf.conv2d(v, ft, 2, 1)))(xt));
+    await expectNoLeak(() => tf.grad((v: tf.Tensor) => tf.sum(tf.conv2d(v as tf.Tensor4D, ft, 2, 1)))(xt));
     tf.dispose([xt, ft]);
   });
 });

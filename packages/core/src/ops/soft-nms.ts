@@ -18,12 +18,13 @@ export interface SoftNmsOptions {
 }
 
 /** Result of {@link softNms}: kept indices and their decayed scores, both [K], caller owns both. */
-export interface SoftNmsResult {
+// A type alias (not an interface) so results can be returned from tf.tidy.
+export type SoftNmsResult = {
   /** int32 [K] indices into the input boxes, in selection order (descending decayed score). */
   keep: tf.Tensor1D;
   /** float32 [K] decayed score of each kept box. */
   scores: tf.Tensor1D;
-}
+};
 
 const METHODS: readonly SoftNmsMethod[] = ['linear', 'gaussian', 'hard'];
 

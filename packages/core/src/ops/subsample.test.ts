@@ -26,8 +26,8 @@ describe('subsample', () => {
 
   it('passes the gradient back to the sampled positions only', async () => {
     await expectNoLeak(() => {
-      const g = tf.grad((v: tf.Tensor4D) => tf.sum(subsample(v, 3)))(x);
-      const gv = g.arraySync();
+      const g = tf.grad((v: tf.Tensor) => tf.sum(subsample(v as tf.Tensor4D, 3)))(x);
+      const gv = g.arraySync() as number[][][][];
       for (let r = 0; r < 5; r++) for (let c = 0; c < 4; c++) {
         expect(gv[1][r][c][2]).toBe(r % 3 === 0 && c % 3 === 0 ? 1 : 0);
       }
