@@ -90,6 +90,9 @@ function filterImage(
     [boxes, scores, lvl] = [tf.gather(boxes, k), tf.gather(scores, k), tf.gather(lvl, k)];
   }
   const keep = batchedNms(boxes, scores, lvl, options.nmsThresh);
+  // Nothing survived (e.g. NaN boxes after a diverged step). Return [0,4] directly: wasm's gather
+  // from an empty tensor returns [1,1,0,4] instead of [0,4].
+  if (keep.shape[0] === 0) return [tf.zeros([0, 4]) as tf.Tensor2D, tf.zeros([0]) as tf.Tensor1D];
   const top = tf.slice(keep, 0, Math.min(options.postNmsTopN, keep.shape[0]));
   // Rebuilt from values: tfjs has no stopGradient, and torchvision's proposals carry no gradient.
   const [outBoxes, outScores] = [tf.gather(boxes, top), tf.gather(scores, top)];
