@@ -43,7 +43,8 @@ export function conv2dBackpropInputAsConv(
 function spreadByStride(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return dy;
   const [n, oh, ow, c] = dy.shape;
-  const cells = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  // Rank 4 throughout: wasm pads of rank 6 take a generic loop ~100× slower.
+  const cells = tf.pad(tf.reshape(dy, [n * oh, 1, ow, c]), [[0, 0], [0, sh - 1], [0, 0], [0, (sw - 1) * c]]);
   const spread = tf.reshape(cells, [n, oh * sh, ow * sw, c]) as tf.Tensor4D;
   return tf.slice(spread, [0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, c]);
 }
