@@ -7,15 +7,14 @@ import { resnet50 } from '@residual/resnet';
 import { maeVitBasePatch16 } from '@residual/mae';
 
 /**
- * id → { label, goal (max ratio ours/torch, or null when issue 9 sets none), build(backend) }.
+ * id → { label(batch), goal (max ratio ours/torch, or null when issue 9 sets none), build(batch) }.
  * build returns { step(): void (disposes what it makes), dispose(): void }. Inputs are NHWC here,
  * NCHW on the torch side (each framework's native layout), with the same number of elements.
  */
 export const CASES = {
-  'resnet50-fwd-b1': { label: 'ResNet-50 224 forward, batch 1', goal: 1.5, build: () => resnetForward(1) },
-  'resnet50-fwd-b8': { label: 'ResNet-50 224 forward, batch 8', goal: 1.5, build: () => resnetForward(8) },
-  'mae-base-fwdbwd-b8': { label: 'MAE-base fwd+bwd, batch 8', goal: 2, build: () => maeForwardBackward(8) },
-  'resnet50-train-b8': { label: 'ResNet-50 224 train step, batch 8', goal: null, build: () => resnetTrainStep(8) },
+  'resnet50-fwd': { label: (n) => `ResNet-50 224 forward, batch ${n}`, goal: 1.5, build: (n) => resnetForward(n) },
+  'mae-base-fwdbwd': { label: (n) => `MAE-base fwd+bwd, batch ${n}`, goal: 2, build: (n) => maeForwardBackward(n) },
+  'resnet50-train': { label: (n) => `ResNet-50 224 train step, batch ${n}`, goal: null, build: (n) => resnetTrainStep(n) },
 };
 
 /** Issue 9's memory goal: peak memory at most this multiple of PyTorch's for the same work. */

@@ -35,19 +35,21 @@ if (opt.help) {
   process.exit(0);
 }
 
-// [case, backend, tfjs warm-up, tfjs repeats, torch warm-up, torch repeats, profile]
+// [case, batch, backend, tfjs warm-up, tfjs repeats, torch warm-up, torch repeats, profile]. When
+// tfjs runs out of memory (wasm's heap stops at 4 GiB), the case is retried at half the batch, on
+// both sides, down to batch 1; the failed row stays in the table with PyTorch's numbers.
 const FULL = [
-  ['resnet50-fwd-b1', 'wasm', 2, 7, 3, 10, true],
-  ['resnet50-fwd-b8', 'wasm', 1, 5, 2, 5, true],
-  ['mae-base-fwdbwd-b8', 'wasm', 1, 3, 1, 3, true],
-  ['resnet50-train-b8', 'wasm', 1, 3, 1, 3, true],
-  ['resnet50-fwd-b1', 'cpu', 1, 2, 0, 0, false], // tfjs-cpu: ~10 s a forward; torch row already above
+  ['resnet50-fwd', 1, 'wasm', 2, 7, 3, 10, true],
+  ['resnet50-fwd', 8, 'wasm', 1, 5, 2, 5, true],
+  ['mae-base-fwdbwd', 8, 'wasm', 1, 3, 1, 3, true],
+  ['resnet50-train', 8, 'wasm', 1, 3, 1, 3, true],
+  ['resnet50-fwd', 1, 'cpu', 1, 2, 0, 0, false], // tfjs-cpu: ~10 s a forward; torch row already above
 ];
 const QUICK = [
-  ['resnet50-fwd-b1', 'wasm', 1, 3, 2, 5, true],
-  ['resnet50-fwd-b8', 'wasm', 1, 2, 1, 3, true],
+  ['resnet50-fwd', 1, 'wasm', 1, 3, 2, 5, true],
+  ['resnet50-fwd', 8, 'wasm', 1, 2, 1, 3, true],
 ];
-const plan = (opt.quick ? QUICK : FULL).filter(([, backend]) => backend !== 'cpu' || !opt['no-cpu']);
+const plan = (opt.quick ? QUICK : FULL).filter(([, , backend]) => backend !== 'cpu' || !opt['no-cpu']);
 
 function lastJsonLine(stdout) {
   const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
@@ -59,8 +61,8 @@ function child(cmd, args, timeoutS) {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: timeoutS * 1000 });
   if (r.error) return { error: r.error.code === 'ETIMEDOUT' ? `timed out after ${timeoutS} s` : r.error.message };
   try {
-    const json = r.status === 0 ? lastJsonLine(r.stdout) : null;
-    if (json) return json;
+    const json = lastJsonLine(r.stdout ?? '');
+    if (json && (r.status === 0 || json.error)) return json;
   } catch {
     // fall through to the error below
   }
@@ -89,20 +91,28 @@ console.log(torch.ok ? `PyTorch ${torch.version} from ${PYTHON}, ${opt.threads} 
 
 const rows = [];
 const started = Date.now();
-for (const [id, backend, warmup, repeats, tWarmup, tRepeats, profile] of plan) {
+const outOfMemory = (result) => /wasm heap|out of memory|Aborted|memory access out of bounds/i.test(result.error ?? '');
+
+for (const [id, firstBatch, backend, warmup, repeats, tWarmup, tRepeats, profile] of plan) {
   const spec = CASES[id];
-  const load = os.loadavg()[0];
-  process.stdout.write(`  ${spec.label} [${backend}] … `);
-  const args = [join(here, 'tfjs-case.mjs'), '--case', id, '--backend', backend, '--warmup', String(warmup), '--repeats', String(repeats)];
-  const ours = child(process.execPath, profile ? [...args, '--profile'] : args, 600);
-  let theirs = null;
-  if (torch.ok && tRepeats > 0) {
-    theirs = child(PYTHON, [join(here, 'torch_bench.py'), '--case', id, '--warmup', String(tWarmup), '--repeats', String(tRepeats), '--threads', opt.threads], 600);
-  } else if (torch.ok) {
-    theirs = rows.find((r) => r.id === id && r.torch)?.torch ?? null; // same work, measured once
+  for (let batch = firstBatch; batch >= 1; batch = Math.floor(batch / 2)) {
+    const load = os.loadavg()[0];
+    process.stdout.write(`  ${spec.label(batch)} [${backend}] … `);
+    const common = ['--case', id, '--batch', String(batch), '--warmup', String(warmup), '--repeats', String(repeats)];
+    const args = [join(here, 'tfjs-case.mjs'), ...common, '--backend', backend, ...(profile ? ['--profile'] : [])];
+    const ours = child(process.execPath, args, 600);
+    let theirs = null;
+    if (torch.ok && tRepeats > 0) {
+      const targs = ['--case', id, '--batch', String(batch), '--warmup', String(tWarmup), '--repeats', String(tRepeats), '--threads', opt.threads];
+      theirs = child(PYTHON, [join(here, 'torch_bench.py'), ...targs], 600);
+    } else if (torch.ok) {
+      theirs = rows.find((r) => r.id === id && r.batch === batch && r.torch)?.torch ?? null; // same work, measured once
+    }
+    rows.push({ id, batch, label: spec.label(batch), backend, goal: spec.goal, loadAverage1m: +load.toFixed(2), tfjs: ours, torch: theirs });
+    const show = (x) => (!x ? '–' : x.error ? 'error' : `${x.medianMs.toFixed(0)} ms`);
+    process.stdout.write(`${show(ours)} / ${show(theirs)}\n`);
+    if (!outOfMemory(ours) || batch === 1) break;
   }
-  rows.push({ id, label: spec.label, backend, goal: spec.goal, loadAverage1m: +load.toFixed(2), tfjs: ours, torch: theirs });
-  process.stdout.write(`${ours.error ? 'error' : `${ours.medianMs.toFixed(0)} ms`} / ${theirs?.error ? 'error' : theirs ? `${theirs.medianMs.toFixed(0)} ms` : '–'}\n`);
 }
 
 const f0 = (v) => (v == null || Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
@@ -117,11 +127,11 @@ for (const r of rows) {
   const goal = r.goal == null ? '–' : `≤${r.goal}× ${ratio == null ? '' : ratio <= r.goal ? 'met' : 'missed'}`;
   table.push([
     `${r.label} [${r.backend}]`,
-    ok ? f0(r.tfjs.medianMs) : 'error',
+    ok ? f0(r.tfjs.medianMs) : outOfMemory(r.tfjs) ? 'OOM' : 'error',
     !r.torch ? 'n/a' : tOk ? f0(r.torch.medianMs) : 'error',
     ratio == null ? '–' : `${ratio.toFixed(2)}×`,
     goal,
-    ok ? f0(r.tfjs.rssPeakMB) : '–',
+    f0(r.tfjs.rssPeakMB),
     ok && r.tfjs.profile ? f0(r.tfjs.profile.peakBytes / 2 ** 20) : '–',
     tOk ? f0(r.torch.rssPeakMB) : '–',
     memRatio == null ? '–' : `${memRatio.toFixed(2)}× ${memRatio <= MEMORY_GOAL ? 'met' : 'missed'}`,
@@ -145,7 +155,7 @@ for (const r of rows) {
   if (r.tfjs.error) console.log(`  tfjs error in ${r.label} [${r.backend}]: ${r.tfjs.error}`);
   if (r.torch?.error) console.log(`  torch error in ${r.label}: ${r.torch.error}`);
 }
-const mae = rows.find((r) => r.id === 'mae-base-fwdbwd-b8' && r.torch && !r.torch.error);
+const mae = rows.find((r) => r.id === 'mae-base-fwdbwd' && r.torch && !r.torch.error);
 if (mae) console.log(`\nPyTorch MAE: ${mae.torch.model}`);
 const blas = rows.find((r) => r.torch?.blas)?.torch.blas;
 if (blas) console.log(`PyTorch BLAS/oneDNN libraries mapped: ${blas.length ? blas.join(', ') : 'none found'}`);
@@ -161,7 +171,15 @@ const missed = rows.filter((r) => r.ratio != null && r.goal != null && r.ratio >
 console.log('\nClosing note:');
 if (!torch.ok) console.log('  PyTorch is unavailable here, so no ratio was measured.');
 else if (missed.length === 0 && rows.some((r) => r.ratio != null)) console.log('  Every time goal measured here is met.');
+for (const r of rows.filter((x) => outOfMemory(x.tfjs))) {
+  const t = r.torch && !r.torch.error ? `; PyTorch's peak RSS for it was ${f0(r.torch.rssPeakMB)} MB` : '';
+  console.log(`  ${r.label} [${r.backend}]: tfjs ran out of memory (${r.tfjs.error})${t}. The memory goal is missed there.`);
+}
 for (const r of missed) {
+  if (r.backend !== 'wasm') {
+    console.log(`  ${r.label} [${r.backend}]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×): tfjs-cpu runs plain JavaScript kernels; it is the fallback, not a target.`);
+    continue;
+  }
   const k = r.tfjs.profile?.kernels ?? [];
   const share = (name) => k.filter((x) => x.name.startsWith(name)).reduce((a, x) => a + x.ms, 0) / (r.tfjs.profile?.kernelMs || 1);
   const conv = share('Conv2D') + share('FusedConv2D') + share('DepthwiseConv');

@@ -1,7 +1,7 @@
 // tfjs side of `npm run bench`: runs one case in this process (so that its peak RSS is its own) and
 // prints one JSON line on stdout.
 //
-//   node tools/bench/tfjs-case.mjs --case resnet50-fwd-b8 [--backend wasm] [--warmup 1] [--repeats 5] [--profile]
+//   node tools/bench/tfjs-case.mjs --case resnet50-fwd --batch 8 [--backend wasm] [--warmup 1] [--repeats 5] [--profile]
 //
 // Timing: `warmup` untimed steps, then the median wall time of `repeats` steps. With --profile, one
 // more step runs under tf.profile (untimed): it gives tfjs's peak tensor bytes for the step and the
@@ -14,6 +14,7 @@ import { CASES } from './cases.mjs';
 const { values: opt } = parseArgs({
   options: {
     case: { type: 'string' },
+    batch: { type: 'string', default: '1' },
     backend: { type: 'string', default: 'wasm' },
     warmup: { type: 'string', default: '1' },
     repeats: { type: 'string', default: '5' },
@@ -24,17 +25,32 @@ const spec = CASES[opt.case];
 if (!spec) throw new Error(`tfjs-case: unknown --case ${opt.case}; expected one of ${Object.keys(CASES).join(', ')}`);
 
 const rssMB = () => process.memoryUsage.rss() / 2 ** 20;
+const batch = Number(opt.batch);
 const backend = await initBackend(opt.backend);
 const rssBaseMB = rssMB();
 let t = performance.now();
-const work = spec.build();
+const work = spec.build(batch);
 const buildMs = performance.now() - t;
-for (let i = 0; i < Number(opt.warmup); i++) work.step();
 const times = [];
-for (let i = 0; i < Number(opt.repeats); i++) {
-  t = performance.now();
-  work.step();
-  times.push(performance.now() - t);
+try {
+  for (let i = 0; i < Number(opt.warmup); i++) work.step();
+  for (let i = 0; i < Number(opt.repeats); i++) {
+    t = performance.now();
+    work.step();
+    times.push(performance.now() - t);
+  }
+} catch (e) {
+  // On wasm this is typically the 4 GiB heap running out (an abort or an out-of-bounds access
+  // inside a kernel); the heap is unusable afterwards, so report and stop.
+  const message = String(e?.message ?? e).split('\n')[0];
+  const wasmHeapMB = backend === 'wasm' ? tf.backend().wasm?.HEAPU8?.length / 2 ** 20 : undefined;
+  console.log(JSON.stringify({
+    case: opt.case, batch, backend,
+    error: `${message} (tensors alive ${(tf.memory().numBytes / 2 ** 20).toFixed(0)} MB` +
+      `${wasmHeapMB ? `, wasm heap ${wasmHeapMB.toFixed(0)} MB of 4096 MB max` : ''}, ${times.length} steps done)`,
+    rssPeakMB: process.resourceUsage().maxRSS / 1024,
+  }));
+  process.exit(3);
 }
 const before = tf.memory().numBytes; // weights, inputs, optimizer state: what lives between steps
 let profile = null;
@@ -59,6 +75,7 @@ const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid
 console.log(
   JSON.stringify({
     case: opt.case,
+    batch,
     backend,
     medianMs,
     times,

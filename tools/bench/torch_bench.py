@@ -1,10 +1,10 @@
 """PyTorch side of `npm run bench`: times one case and prints one JSON line on stdout.
 
-    /usr/bin/python3 tools/bench/torch_bench.py --case resnet50-fwd-b8 [--warmup 1] [--repeats 5] [--threads 2]
+    /usr/bin/python3 tools/bench/torch_bench.py --case resnet50-fwd --batch 8 [--warmup 1] [--repeats 5] [--threads 2]
 
-Cases (the same ids as tools/bench/cases.mjs): resnet50-fwd-b1, resnet50-fwd-b8 (torchvision resnet50,
-eval, no_grad, 224×224), resnet50-train-b8 (train mode, cross-entropy, backward, SGD step with
-momentum 0.9 and weight decay 1e-4, zero_grad), mae-base-fwdbwd-b8 (mae_vit_base_patch16_dec512d8b,
+Cases (the same ids as tools/bench/cases.mjs): resnet50-fwd (torchvision resnet50, eval, no_grad,
+224×224), resnet50-train (train mode, cross-entropy, backward, SGD step with momentum 0.9 and weight
+decay 1e-4, zero_grad), mae-base-fwdbwd (mae_vit_base_patch16_dec512d8b, 224×224,
 mask ratio 0.75, loss.backward(), no optimizer step). MAE comes from the official code when
 `models_mae` imports (facebookresearch/mae on timm 0.3.2; directories from RESIDUAL_MAE_OFFICIAL and
 RESIDUAL_TIMM, default /tmp/mae_official and /tmp/timm032, see tools/fixtures/vit.py), otherwise from
@@ -68,11 +68,10 @@ def load_mae():
         return torch_mae.mae_vit_base_patch16(), f're-implementation tools/bench/torch_mae.py (official not importable: {why})'
 
 
-def build(case):
-    """Returns (step function, description)."""
+def build(case, n):
+    """Returns (step function, description) for batch size n."""
     torch.manual_seed(0)
-    if case in ('resnet50-fwd-b1', 'resnet50-fwd-b8'):
-        n = 1 if case.endswith('b1') else 8
+    if case == 'resnet50-fwd':
         model = torchvision.models.resnet50().eval()
         x = torch.randn(n, 3, 224, 224)
 
@@ -80,11 +79,11 @@ def build(case):
             with torch.no_grad():
                 model(x)
         return step, 'torchvision resnet50, eval, no_grad'
-    if case == 'resnet50-train-b8':
+    if case == 'resnet50-train':
         model = torchvision.models.resnet50().train()
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-        x = torch.randn(8, 3, 224, 224)
-        y = torch.randint(0, 1000, (8,))
+        x = torch.randn(n, 3, 224, 224)
+        y = torch.randint(0, 1000, (n,))
 
         def step():
             opt.zero_grad(set_to_none=True)
@@ -92,10 +91,10 @@ def build(case):
             loss.backward()
             opt.step()
         return step, 'torchvision resnet50, train, cross-entropy, backward, SGD(momentum 0.9, wd 1e-4)'
-    if case == 'mae-base-fwdbwd-b8':
+    if case == 'mae-base-fwdbwd':
         model, impl = load_mae()
         model.train()
-        x = torch.randn(8, 3, 224, 224)
+        x = torch.randn(n, 3, 224, 224)
 
         def step():
             model.zero_grad(set_to_none=True)
@@ -108,13 +107,14 @@ def build(case):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--case', required=True)
+    ap.add_argument('--batch', type=int, default=1)
     ap.add_argument('--warmup', type=int, default=1)
     ap.add_argument('--repeats', type=int, default=5)
     ap.add_argument('--threads', type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     base = rss_mb()
-    step, what = build(args.case)
+    step, what = build(args.case, args.batch)
     for _ in range(args.warmup):
         step()
     times = []
@@ -124,6 +124,7 @@ def main():
         times.append((time.perf_counter() - t) * 1000)
     print(json.dumps({
         'case': args.case,
+        'batch': args.batch,
         'medianMs': statistics.median(times),
         'times': times,
         'threads': torch.get_num_threads(),
