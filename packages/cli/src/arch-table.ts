@@ -1,5 +1,5 @@
-import type * as tf from '@tensorflow/tfjs-core';
-import { ValueError, type Module } from '@residual/core';
+import { fasterrcnnResnetFpn, type FasterRCNNResnetFpnOptions, type GeneralizedRCNN } from '@residual/faster-rcnn';
+import { maskrcnnResnetFpn } from '@residual/mask-rcnn';
 import {
   resnet18,
   resnet34,
@@ -39,52 +39,37 @@ export const BACKBONES: readonly ResNetName[] = Object.keys(CLASSIFIERS) as ResN
 /** `--arch` of `residual detect` / `train`. */
 export type DetectorArch = 'fasterrcnn' | 'maskrcnn';
 
-/** What the CLI passes to a detector builder (camelCase torchvision options). */
-export interface DetectorBuildOptions {
-  /** Classes including background (from the weights file, or the annotation file + 1). */
-  numClasses: number;
-  minSize: number;
-  maxSize: number;
-  boxScoreThresh: number;
-  /** torchvision's COCO_V1 weights need 0. */
-  frozenBnEps: number;
-}
-
-/** One image's detections as `predict` returns them (caller disposes); masks [K,H,W] float for Mask R-CNN. */
-export interface CliDetection {
-  boxes: tf.Tensor2D;
-  scores: tf.Tensor1D;
-  labels: tf.Tensor1D;
-  masks?: tf.Tensor3D;
-}
-
-/** What `detect` and `train` need from a built detector. */
-export interface CliDetector extends Module {
-  predict(images: tf.Tensor3D[]): Promise<CliDetection[]>;
-}
-
-/** Builds a detector of one `--arch` on a `--backbone`. */
-export type DetectorBuilder = (backbone: ResNetName, options: DetectorBuildOptions) => CliDetector;
+/**
+ * What the CLI passes to a detector builder: torchvision's options in camelCase (see
+ * `FasterRCNNResnetFpnOptions`), with `numClasses` (background included) always given.
+ */
+export type DetectorBuildOptions = Pick<
+  FasterRCNNResnetFpnOptions,
+  | 'minSize'
+  | 'maxSize'
+  | 'boxScoreThresh'
+  | 'boxDetectionsPerImg'
+  | 'rpnPreNmsTopNTest'
+  | 'rpnPostNmsTopNTest'
+  | 'rpnBatchSizePerImage'
+  | 'boxBatchSizePerImage'
+  | 'trainableBackboneLayers'
+  | 'frozenBnEps'
+  | 'weightsBackbone'
+  | 'generator'
+> & { numClasses: number };
 
 /**
- * `--arch` of `residual detect` / `train` → builders; `null` while the package has not landed.
- * TODO(issue 8): wire `fasterrcnn` to `fasterrcnnResnetFpn(backbone, options)` once
- * @residual/faster-rcnn exports it, and `maskrcnn` to `maskrcnnResnetFpn` of @residual/mask-rcnn.
+ * Builds a detector of one `--arch` on a `--backbone`. Both architectures are a `GeneralizedRCNN`
+ * (`predict`, `forwardTrain`, faster-rcnn's `trainStep`); Mask R-CNN's `predict` adds `masks`.
  */
-export const DETECTORS: Readonly<Record<DetectorArch, DetectorBuilder | null>> = {
-  fasterrcnn: null,
-  maskrcnn: null,
+export type DetectorBuilder = (backbone: ResNetName, options: DetectorBuildOptions) => GeneralizedRCNN;
+
+/** `--arch` of `residual detect` / `train` → torchvision's ResNet-FPN detector builders. */
+export const DETECTORS: Readonly<Record<DetectorArch, DetectorBuilder>> = {
+  fasterrcnn: (backbone, options) => fasterrcnnResnetFpn(backbone, options),
+  maskrcnn: (backbone, options) => maskrcnnResnetFpn(backbone, options),
 };
 
 /** Names of the detector architectures, for flag validation and help. */
 export const DETECTOR_ARCHS: readonly DetectorArch[] = Object.keys(DETECTORS) as DetectorArch[];
-
-/** The builder of `arch`, or a ValueError (exit 1) saying it is not available yet. */
-export function detectorBuilder(arch: DetectorArch, command: string): DetectorBuilder {
-  const builder = DETECTORS[arch];
-  if (builder === null) {
-    const pkg = arch === 'fasterrcnn' ? '@residual/faster-rcnn' : '@residual/mask-rcnn';
-    throw new ValueError(`--arch ${arch} is not available yet for ${command} (${pkg} does not export its builder in this version)`);
-  }
-  return builder;
-}

@@ -1,21 +1,34 @@
-import { BACKBONES, DETECTOR_ARCHS, detectorBuilder, type DetectorArch } from './arch-table.js';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '@residual/core/node';
+import { readImage } from '@residual/data';
+import type { Detection, GeneralizedRCNN } from '@residual/faster-rcnn';
+import { MaskRCNN, toCocoResults, type CocoDetectionResult, type CompressedRle } from '@residual/mask-rcnn';
+import type { ResNetName } from '@residual/resnet';
+import { BACKBONES, DETECTORS, DETECTOR_ARCHS, type DetectorArch, type DetectorBuildOptions } from './arch-table.js';
+import { annCategoryMap, defaultCategoryMap, type CategoryMap } from './category-map.js';
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from './command.js';
+import { DETECTOR_MODEL_HELP, DETECTOR_MODEL_OPTIONS, detectorModelOptions, loadDetectorWeights } from './detector-options.js';
+import { drawDetections } from './draw-detections.js';
 import { choiceFlag, numberFlag, positionals, stringFlag } from './flag-values.js';
+import { listImages, parseShard, shardImages, type Shard } from './image-list.js';
 
 /** The validated flags of `residual detect`. */
 export interface DetectFlags {
   inputs: string[];
   arch: DetectorArch;
-  backbone: string;
+  /** Absent: read from the weights. */
+  backbone?: ResNetName;
   weights: string;
-  scoreThreshold: number;
-  minSize: number;
-  maxSize: number;
+  numClasses?: number;
+  model: Omit<DetectorBuildOptions, 'numClasses'>;
   out?: string;
   draw?: string;
+  drawThreshold: number;
   ann?: string;
-  labelMap: 'ann' | 'identity' | 'contiguous';
+  identity: boolean;
+  shard: Shard;
 }
 
 /** Reads and checks the flags of `residual detect` (UsageError, exit 2, for anything wrong). */
@@ -23,55 +36,139 @@ export function detectFlags(ctx: CommandContext): DetectFlags {
   const inputs = positionals(ctx, 'detect', 'IMAGES... or DIR', 1, true);
   const arch = choiceFlag(ctx, 'detect', 'arch', DETECTOR_ARCHS);
   if (arch === undefined) throw new UsageError('residual detect: missing required flag --arch');
-  const backbone = choiceFlag(ctx, 'detect', 'backbone', BACKBONES, 'resnet50');
+  const backbone = choiceFlag(ctx, 'detect', 'backbone', BACKBONES);
   const weights = stringFlag(ctx, 'detect', 'weights', true);
-  const scoreThreshold = numberFlag(ctx, 'detect', 'score-threshold', 0.05, { min: 0 });
-  const minSize = numberFlag(ctx, 'detect', 'min-size', 800, { integer: true, min: 1 });
-  const maxSize = numberFlag(ctx, 'detect', 'max-size', 1333, { integer: true, min: 1 });
-  const ann = stringFlag(ctx, 'detect', 'ann');
-  const identity = choiceFlag(ctx, 'detect', 'label-map', ['identity'] as const);
-  if (identity && ann) throw new UsageError('residual detect: --label-map identity and --ann both set the category map; give one');
-  const labelMap = identity ? 'identity' : ann ? 'ann' : 'contiguous';
-  return { inputs, arch, backbone, weights, scoreThreshold, minSize, maxSize, out: stringFlag(ctx, 'detect', 'out'), draw: stringFlag(ctx, 'detect', 'draw'), ann, labelMap };
+  const numClasses = ctx.values['num-classes'] === undefined ? undefined : numberFlag(ctx, 'detect', 'num-classes', 0, { integer: true, min: 2 });
+  const boxScoreThresh = numberFlag(ctx, 'detect', 'score-threshold', 0.05, { min: 0 });
+  const model = { ...detectorModelOptions(ctx, 'detect'), boxScoreThresh };
+  const identity = choiceFlag(ctx, 'detect', 'label-map', ['identity'] as const) === 'identity';
+  const shardText = stringFlag(ctx, 'detect', 'shard');
+  return {
+    inputs,
+    arch,
+    backbone,
+    weights,
+    numClasses,
+    model,
+    out: stringFlag(ctx, 'detect', 'out'),
+    draw: stringFlag(ctx, 'detect', 'draw'),
+    drawThreshold: numberFlag(ctx, 'detect', 'draw-threshold', 0.5, { min: 0 }),
+    ann: stringFlag(ctx, 'detect', 'ann'),
+    identity,
+    shard: shardText === undefined ? { index: 0, count: 1 } : parseShard(shardText, 'detect'),
+  };
+}
+
+/** Builds the detector of `flags` with the weights loaded (eval mode) and its category map. */
+async function loadDetector(flags: DetectFlags): Promise<{ model: GeneralizedRCNN; categories: CategoryMap }> {
+  const weights = await loadDetectorWeights(flags.weights, flags.arch, flags.backbone);
+  let model: GeneralizedRCNN | undefined;
+  try {
+    const numClasses = flags.numClasses ?? weights.numClasses;
+    const categories = flags.ann
+      ? await annCategoryMap(flags.ann, numClasses, flags.identity)
+      : defaultCategoryMap(numClasses);
+    model = DETECTORS[flags.arch](weights.backbone, { ...flags.model, numClasses });
+    model.loadStateDict(weights.tensors);
+    model.eval();
+    return { model, categories };
+  } catch (e) {
+    model?.dispose();
+    throw e;
+  } finally {
+    for (const t of weights.tensors.values()) t.dispose();
+  }
+}
+
+/** Detections of one image: Mask R-CNN's masks come as COCO RLE (one H×W byte mask alive at a time). */
+async function predictOne(model: GeneralizedRCNN, image: tf.Tensor3D): Promise<Detection & { masks?: CompressedRle[] }> {
+  if (model instanceof MaskRCNN) return (await model.predict([image], { maskFormat: 'rle' }))[0];
+  return (await model.predict([image]))[0];
 }
 
 async function runDetect(ctx: CommandContext): Promise<void> {
-  // Flags are checked first (exit 2), then the architecture's availability (exit 1).
-  detectorBuilder(detectFlags(ctx).arch, 'detect');
+  const flags = detectFlags(ctx);
+  const images = shardImages(await listImages(flags.inputs), flags.shard);
+  await ctx.initBackend();
+  const { model, categories } = await loadDetector(flags);
+  const imageIds = images.map(({ file, index }) => categories.imageId(file, index));
+  const results: CocoDetectionResult[] = [];
+  const progress = ctx.progress('detect', images.length);
+  try {
+    for (const [i, { file }] of images.entries()) {
+      const image = await readImage(file);
+      let detection;
+      try {
+        detection = await predictOne(model, image);
+      } finally {
+        image.dispose();
+      }
+      try {
+        results.push(...toCocoResults([detection], [imageIds[i]], (label) => categories.categoryId(label)));
+        if (flags.draw) {
+          const drawable = { boxes: detection.boxes.dataSync(), scores: detection.scores.dataSync(), labels: detection.labels.dataSync(), masks: detection.masks };
+          const out = path.join(flags.draw, `${path.basename(file, path.extname(file))}.png`);
+          await drawDetections(file, drawable, out, { threshold: flags.drawThreshold, name: (label) => categories.name(label) });
+        }
+      } finally {
+        tf.dispose([detection.boxes, detection.scores, detection.labels]);
+      }
+      progress.tick(`${file} ${detection.scores.shape[0]} detections`);
+    }
+  } finally {
+    progress.done();
+    model.dispose();
+  }
+  const text = JSON.stringify(results);
+  if (flags.out) await writeFileAtomic(flags.out, new TextEncoder().encode(text));
+  const summary = { images: images.length, detections: results.length, out: flags.out ?? null, draw: flags.draw ?? null };
+  if (!flags.out) ctx.print(text);
+  else if (ctx.common.json) ctx.printJson(summary);
+  else ctx.print(`${results.length} detections in ${images.length} images → ${flags.out}${flags.draw ? `, pictures in ${flags.draw}` : ''}`);
 }
 
 /** `residual detect IMAGES... | DIR --arch ... --weights ...`: COCO results JSON and annotated PNGs. */
 export const detectCommand: Command = {
   name: 'detect',
   summary: 'detect objects in images (Faster/Mask R-CNN) → COCO results JSON, annotated PNGs',
-  help: `Usage: residual detect IMAGES... | DIR --arch fasterrcnn|maskrcnn --weights FILE.safetensors
-                       [--backbone resnet50] [--score-threshold 0.05] [--min-size 800] [--max-size 1333]
-                       [--ann COCO.json | --label-map identity] [--out results.json] [--draw DIR]
+  help: `Usage: residual detect IMAGES... | DIR --arch fasterrcnn|maskrcnn --weights FILE
+                       [--backbone NAME] [--num-classes N] [--score-threshold 0.05]
+                       [--ann COCO.json] [--label-map identity] [--out results.json]
+                       [--draw DIR] [--draw-threshold 0.5] [--shard i/n] [model flags]
 
-Runs a detector on images (or every image of DIR, sorted by name) and writes COCO results.
-The number of classes is read from the weights (torchvision keys).
+Runs a detector on images (and on every image of each DIR), in path order, and writes COCO
+results (image_id, category_id, bbox as x,y,w,h, score; segmentation as compressed RLE for
+maskrcnn). The backbone and the number of classes are read from the weights (torchvision keys).
 
 Flags:
-  --arch fasterrcnn|maskrcnn    detector architecture
-  --backbone NAME               ${BACKBONES.join(', ')} (default resnet50)
-  --weights FILE                safetensors weights (torchvision key names)
-  --score-threshold X           drop detections scoring below X (default 0.05, as torchvision)
-  --min-size N, --max-size N    resize rule of the model's transform (default 800, 1333)
-  --ann FILE                    COCO instances JSON: image ids by file name, category ids by label
-  --label-map identity          the model's labels are already COCO category ids (torchvision's 91-class weights)
-  --out FILE                    COCO results JSON (default: print to stdout)
-  --draw DIR                    annotated PNGs (boxes, labels, scores, coloured masks) into DIR`,
+  --arch fasterrcnn|maskrcnn    detector architecture (checked against the weights)
+  --weights FILE                safetensors or torch .pth state dict with torchvision keys
+  --backbone NAME               ${BACKBONES.join(', ')} (default: read from the weights)
+  --num-classes N               classes with the background (default: read from the weights)
+  --score-threshold X           keep detections scoring above X (default 0.05, as torchvision)
+  --ann FILE                    COCO instances JSON: image ids by file name; labels 1..K are its
+                                categories in ascending id order (as residual train numbers them)
+  --label-map identity          the labels are COCO category ids (torchvision's 91-class weights);
+                                without --ann, image ids are 1, 2, ... in path order
+  --out FILE                    write the results JSON there (default: print it on stdout)
+  --draw DIR                    annotated PNGs (masks, boxes, names, scores) as DIR/<image name>.png
+  --draw-threshold X            draw detections scoring at least X (default 0.5)
+  --shard i/n                   only the images k of the sorted list with k mod n = i (image ids
+                                stay those of the whole list, so the shards' results concatenate)
+${DETECTOR_MODEL_HELP}`,
   options: {
     arch: { type: 'string' },
     backbone: { type: 'string' },
     weights: { type: 'string' },
+    'num-classes': { type: 'string' },
     'score-threshold': { type: 'string' },
-    'min-size': { type: 'string' },
-    'max-size': { type: 'string' },
     ann: { type: 'string' },
     'label-map': { type: 'string' },
     out: { type: 'string' },
     draw: { type: 'string' },
+    'draw-threshold': { type: 'string' },
+    shard: { type: 'string' },
+    ...DETECTOR_MODEL_OPTIONS,
   },
   run: runDetect,
 };

@@ -12,6 +12,4 @@ export {
   type DetectorArch,
   type DetectorBuilder,
   type DetectorBuildOptions,
-  type CliDetector,
-  type CliDetection,
 } from './arch-table.js';

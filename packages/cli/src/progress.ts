@@ -19,24 +19,27 @@ function formatSeconds(s: number): string {
 }
 
 /**
- * A progress bar redrawn in place with `\r` on a terminal: `label [#####-----] 3/10 1.5/s ETA 00:05`.
+ * A progress bar redrawn in place with `\r` on a terminal: `label [#####-----] 3/10 1.5/s ETA 00:05 detail`
+ * (the last tick's detail, e.g. the loss terms; the rest of the line is cleared).
  * Erased by `done`. For TTY streams only; see {@link plainProgress} for logs.
  */
 export function barProgress(stream: CliStream, label: string, total: number, now: () => number): ProgressReporter {
   const start = now();
   let count = 0;
+  let detail = '';
   const draw = (): void => {
     const fraction = total > 0 ? Math.min(count / total, 1) : 1;
     const filled = Math.round(fraction * WIDTH);
     const elapsed = (now() - start) / 1000;
     const rate = elapsed > 0 ? count / elapsed : 0;
     const eta = rate > 0 ? (total - count) / rate : Infinity;
-    stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${count}/${total} ${rate.toFixed(1)}/s ETA ${formatSeconds(eta)}`);
+    stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${count}/${total} ${rate.toFixed(1)}/s ETA ${formatSeconds(eta)}${detail ? ` ${detail}\x1b[K` : ''}`);
   };
   draw();
   return {
-    tick: () => {
+    tick: (text) => {
       count++;
+      detail = text ?? '';
       draw();
     },
     done: () => stream.write('\r\x1b[2K'),

@@ -95,34 +95,3 @@ describe('residual classify', () => {
     expect(arch.stderr.split('\n')[0]).toMatch(/^residual classify: --arch must be one of resnet18, resnet34, .*, got "vgg16"$/);
   });
 });
-
-describe('residual detect and train', () => {
-  it('check their flags and say that the detectors are not available yet', async () => {
-    expect(await runCli(['detect', 'img.png', '--arch', 'maskrcnn', '--weights', 'w.safetensors'])).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'residual detect: --arch maskrcnn is not available yet for detect (@residual/mask-rcnn does not export its builder in this version)\n',
-    });
-    const train = await runCli(['train', '--data', 'd', '--ann', 'a.json', '--arch', 'fasterrcnn', '--out', 'ckpt']);
-    expect(train.code).toBe(1);
-    expect(train.stderr).toBe(
-      'residual train: --arch fasterrcnn is not available yet for train (@residual/faster-rcnn does not export its builder in this version)\n',
-    );
-  });
-
-  it.each([
-    [['detect', 'a.png', '--weights', 'w'], 'residual detect: missing required flag --arch'],
-    [['detect', 'a.png', '--arch', 'yolo', '--weights', 'w'], 'residual detect: --arch must be one of fasterrcnn, maskrcnn, got "yolo"'],
-    [['detect', 'a.png', '--arch', 'maskrcnn'], 'residual detect: missing required flag --weights'],
-    [['detect', 'a.png', '--arch', 'maskrcnn', '--weights', 'w', '--score-threshold', 'high'], 'residual detect: --score-threshold must be a number ≥ 0, got "high"'],
-    [['detect', 'a.png', '--arch', 'maskrcnn', '--weights', 'w', '--ann', 'a.json', '--label-map', 'identity'], 'residual detect: --label-map identity and --ann both set the category map; give one'],
-    [['detect', 'a.png', '--arch', 'maskrcnn', '--weights', 'w', '--backbone', 'vgg'], expect.stringMatching(/^residual detect: --backbone must be one of resnet18, .*, got "vgg"$/)],
-    [['train', '--data', 'd', '--ann', 'a', '--arch', 'maskrcnn', '--out', 'o', '--epochs', '1.5'], 'residual train: --epochs must be an integer ≥ 1, got "1.5"'],
-    [['train', '--data', 'd', '--ann', 'a', '--arch', 'maskrcnn'], 'residual train: missing required flag --out'],
-    [['train', '--data', 'd', '--ann', 'a', '--arch', 'maskrcnn', '--out', 'o', '--schedule', 'poly'], 'residual train: --schedule must be one of step, cosine, constant, got "poly"'],
-  ])('%j → exit code 2: %s', async (argv, message) => {
-    const { code, stderr } = await runCli(argv as string[]);
-    expect(code).toBe(2);
-    expect(stderr.split('\n')[0]).toEqual(message);
-  });
-});
