@@ -3,13 +3,14 @@ import { initBackend, type BackendName } from '@residual/core';
 import { classifyCommand } from './classify-command.js';
 import { UsageError, type CliIo, type Command, type CommandContext, type CommonFlags } from './command.js';
 import { convertCommand } from './convert-command.js';
+import { demoDataCommand } from './demo-data-command.js';
 import { detectCommand } from './detect-command.js';
 import { evalCommand } from './eval-command.js';
 import { SILENT_PROGRESS, barProgress, plainProgress } from './progress.js';
 import { trainCommand } from './train-command.js';
 
 /** The commands of `residual`, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand];
+export const COMMANDS: readonly Command[] = [convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand, demoDataCommand];
 
 const BACKENDS: readonly BackendName[] = ['node', 'wasm', 'cpu'];
 

@@ -7,7 +7,7 @@ describe('residual (the command framework)', () => {
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout.startsWith('Usage: residual <command> [flags]\n\nCommands:\n  convert ')).toBe(true);
-    for (const c of COMMANDS) expect(stdout).toContain(`  ${c.name.padEnd(8)}  ${c.summary}\n`);
+    for (const c of COMMANDS) expect(stdout).toContain(`  ${c.name.padEnd(9)}  ${c.summary}\n`);
   });
 
   it('prints the usage on stderr and exits 2 without a command', async () => {
@@ -21,7 +21,7 @@ describe('residual (the command framework)', () => {
     expect(await runCli(['detcet'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'residual: unknown command "detcet" (commands: convert, eval, classify, detect, train)\n',
+      stderr: 'residual: unknown command "detcet" (commands: convert, eval, classify, detect, train, demo-data)\n',
     });
   });
 

@@ -1,0 +1,115 @@
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
+import { ValueError, type GeneratorState, type HyperValue, type LRSchedulerState, type OptimizerState } from '@residual/core';
+import { loadSafetensors, saveSafetensors, writeFileAtomic } from '@residual/core/node';
+
+/** The JSON part of a training checkpoint (`state.json`). */
+export interface TrainState {
+  format: 'residual-train-checkpoint';
+  version: 1;
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimizer steps taken (the scheduler's step). */
+  iteration: number;
+  arch: string;
+  backbone: string;
+  /** Classes with the background. */
+  numClasses: number;
+  /** The annotation file's categories in label order (label k is `categories[k − 1]`). */
+  categories: Array<{ id: number; name: string }>;
+  /** Optimizer groups (torch's state_dict layout) and each parameter's step count; buffers are in optimizer.safetensors. */
+  optimizer: { paramGroups: Array<{ params: number[]; [hyper: string]: HyperValue | number[] }>; steps: Record<number, number> };
+  scheduler: LRSchedulerState;
+  generator: GeneratorState;
+}
+
+/** A checkpoint as loaded: tensors are the caller's to dispose. */
+export interface LoadedCheckpoint {
+  dir: string;
+  state: TrainState;
+  /** Model state dict, torch keys and layouts. */
+  model: Map<string, tf.Tensor>;
+  optimizer: OptimizerState;
+}
+
+const LATEST = 'latest';
+
+/** `epoch-0003`: the folder of the checkpoint taken after `epoch` epochs. */
+export function epochDirName(epoch: number): string {
+  return `epoch-${String(epoch).padStart(4, '0')}`;
+}
+
+/**
+ * Writes a checkpoint into `outDir` without ever exposing a partial one: everything goes into a
+ * temporary folder (model.safetensors, optimizer.safetensors, state.json), which is renamed to
+ * `epoch-NNNN`; then the `latest` pointer file is replaced atomically (writeFileAtomic) and older
+ * epoch folders are removed. A crash leaves the previous `latest` valid. Tensors are borrowed.
+ * Returns the new folder.
+ */
+export async function saveCheckpoint(
+  outDir: string,
+  state: TrainState,
+  model: Map<string, tf.Tensor>,
+  optimizer: OptimizerState,
+): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const name = epochDirName(state.epoch);
+  const temp = path.join(outDir, `.${name}.tmp`);
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp);
+  const buffers = new Map<string, tf.Tensor>();
+  const steps: Record<number, number> = {};
+  for (const [index, s] of Object.entries(optimizer.state)) {
+    steps[Number(index)] = s.step;
+    for (const [buffer, t] of Object.entries(s.buffers)) buffers.set(`state.${index}.${buffer}`, t);
+  }
+  const json: TrainState = { ...state, optimizer: { paramGroups: optimizer.paramGroups, steps } };
+  await saveSafetensors(path.join(temp, 'model.safetensors'), model, { metadata: { format: 'pt' } });
+  await saveSafetensors(path.join(temp, 'optimizer.safetensors'), buffers);
+  await writeFileAtomic(path.join(temp, 'state.json'), new TextEncoder().encode(`${JSON.stringify(json, null, 1)}\n`));
+  const final = path.join(outDir, name);
+  await rm(final, { recursive: true, force: true });
+  await rename(temp, final);
+  await writeFileAtomic(path.join(outDir, LATEST), new TextEncoder().encode(`${name}\n`));
+  for (const entry of await readdir(outDir)) {
+    if (/^epoch-\d{4,}$/.test(entry) && entry !== name) await rm(path.join(outDir, entry), { recursive: true, force: true });
+  }
+  return final;
+}
+
+/** The checkpoint folder `latest` points to in `dir`, or `undefined` when there is none. */
+export async function latestCheckpoint(dir: string): Promise<string | undefined> {
+  const pointer = await readFile(path.join(dir, LATEST), 'utf8').catch(() => undefined);
+  return pointer === undefined ? undefined : path.join(dir, pointer.trim());
+}
+
+/**
+ * Loads the checkpoint of `dir`: a folder with a `latest` pointer (`--out` of an earlier run), or
+ * an `epoch-NNNN` folder itself. ValueError naming `dir` when it holds no checkpoint or a broken one.
+ */
+export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new ValueError(`--resume ${dir}: no such checkpoint folder`);
+  const folder = (await latestCheckpoint(dir)) ?? dir;
+  let state: TrainState;
+  try {
+    state = JSON.parse(await readFile(path.join(folder, 'state.json'), 'utf8')) as TrainState;
+  } catch {
+    throw new ValueError(`--resume ${dir}: no readable state.json in ${folder} (not a residual train checkpoint)`);
+  }
+  if (state.format !== 'residual-train-checkpoint' || state.version !== 1) {
+    throw new ValueError(`--resume ${dir}: ${folder}/state.json is not a version 1 residual train checkpoint`);
+  }
+  const model = (await loadSafetensors(path.join(folder, 'model.safetensors'))).tensors;
+  const buffers = (await loadSafetensors(path.join(folder, 'optimizer.safetensors'))).tensors;
+  const optimizer: OptimizerState = { paramGroups: state.optimizer.paramGroups, state: {} };
+  for (const [index, step] of Object.entries(state.optimizer.steps)) optimizer.state[Number(index)] = { step, buffers: {} };
+  for (const [key, t] of buffers) {
+    const [, index, buffer] = key.split('.');
+    const entry = optimizer.state[Number(index)];
+    if (entry === undefined) throw new ValueError(`--resume ${dir}: optimizer buffer ${key} has no step count in state.json`);
+    entry.buffers[buffer] = t;
+  }
+  return { dir: folder, state, model, optimizer };
+}
