@@ -13,3 +13,9 @@ export {
   type DetectorBuilder,
   type DetectorBuildOptions,
 } from './arch-table.js';
+export { detectionSchedule, type DetectionScheduleOptions, type EpochSchedule } from './detection-schedule.js';
+export { saveCheckpoint, loadCheckpoint, latestCheckpoint, epochDirName, type TrainState, type LoadedCheckpoint } from './checkpoint.js';
+export { trainDetector, DivergenceError, type TrainOptions, type TrainHooks, type TrainReport, type IterationRecord } from './train-loop.js';
+export { evaluateDetector, type DetectorEvaluation } from './evaluate-detector.js';
+export { listImages, shardImages, parseShard, type Shard, type ListedImage } from './image-list.js';
+export { drawDetections, labelColour, type DrawableDetections } from './draw-detections.js';
