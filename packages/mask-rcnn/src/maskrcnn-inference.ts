@@ -21,6 +21,8 @@ export function maskrcnnInference(maskLogits: tf.Tensor4D, labels: readonly tf.T
     if (!(values[i] >= 0 && values[i] < c)) throw new ValueError(`maskrcnnInference: label ${values[i]} of detection ${i} is outside [0, ${c})`);
     rows[i] = i * c + values[i];
   }
+  // No detections anywhere: wasm's transpose of an empty tensor throws, so answer directly.
+  if (total === 0) return counts.map(() => tf.zeros([0, mh, mw]) as tf.Tensor3D);
   return tf.tidy(() => {
     const perClass = tf.reshape(tf.transpose(maskLogits, [0, 3, 1, 2]), [total * c, mh, mw]); // [K·C,M,M]
     // Selecting before the sigmoid gives the same values (elementwise) for a fraction of the work.

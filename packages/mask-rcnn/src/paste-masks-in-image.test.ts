@@ -95,6 +95,17 @@ describe('maskrcnnInference', () => {
     tf.dispose(perImage);
   });
 
+  it('returns an empty [0,M,M] per image when no image has detections', async () => {
+    const logits = tf.zeros([0, 28, 28, 3]) as tf.Tensor4D;
+    const labels = [tf.zeros([0], 'int32'), tf.zeros([0], 'int32')] as tf.Tensor1D[];
+    await expectNoLeak(() => {
+      const probs = maskrcnnInference(logits, labels);
+      expect(probs.map((p) => p.shape)).toEqual([[0, 28, 28], [0, 28, 28]]);
+      return probs;
+    });
+    tf.dispose([logits, ...labels]);
+  });
+
   it('rejects labels outside the class range', () => {
     const logits = tf.zeros([1, 28, 28, 3]) as tf.Tensor4D;
     const labels = tf.tensor1d([3], 'int32');
