@@ -5,6 +5,7 @@ import { depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop-
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { overrideWasmConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { guardWasmEmptyReductions } from './empty-reductions.js';
+import { overrideWasmBatchMatMul } from './batch-mat-mul.js';
 
 const WASM_GRADIENT_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
@@ -30,6 +31,8 @@ export function registerWasmGradientKernels(): string[] {
   }
   // wasm has Conv2DBackpropInput, but as a naive loop 5–10× slower than expressing it as a convolution.
   if (overrideWasmConv2dBackpropInput()) registered.push(tf.Conv2DBackpropInput);
+  // wasm multiplies transposed operands in a slow loop; every matMul gradient has one.
+  if (overrideWasmBatchMatMul()) registered.push(tf.BatchMatMul);
   // wasm reductions over an empty axis return uninitialised memory; give them defined values.
   registered.push(...guardWasmEmptyReductions());
   return registered;
