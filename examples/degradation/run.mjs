@@ -4,7 +4,7 @@
 // records the training error every N steps, and writes degradation.json and degradation.png.
 //
 //   npx nx run-many -t build -p core data resnet   # the example imports the built packages
-//   node examples/degradation/run.mjs [--steps 60] [--batch 8] [--every 5] [--lr 0.05] …
+//   node examples/degradation/run.mjs [--steps 150] [--batch 8] [--every 10] [--lr 0.05] …
 //
 // Run with --help for every option. See README.md beside this file for what a run shows.
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,9 +18,9 @@ import { loadMnist } from '@residual/data';
 import { curvesSvg, writePng } from './plot.mjs';
 
 const HELP = `node examples/degradation/run.mjs [options]
-  --steps N         SGD steps per network (default 60)
+  --steps N         SGD steps per network (default 150)
   --batch N         minibatch size (default 8)
-  --every N         steps per point of the curve: the training error averaged over them (default 5)
+  --every N         steps per point of the curve: the training error averaged over them (default 10)
   --lr X            learning rate, constant (default 0.05)
   --momentum X      SGD momentum (default 0.9)
   --weight-decay X  L2 weight decay (default 1e-4, the paper's)
@@ -33,9 +33,9 @@ const HELP = `node examples/degradation/run.mjs [options]
 
 const { values: opt } = parseArgs({
   options: {
-    steps: { type: 'string', default: '60' },
+    steps: { type: 'string', default: '150' },
     batch: { type: 'string', default: '8' },
-    every: { type: 'string', default: '5' },
+    every: { type: 'string', default: '10' },
     lr: { type: 'string', default: '0.05' },
     momentum: { type: 'string', default: '0.9' },
     'weight-decay': { type: 'string', default: '1e-4' },

@@ -162,7 +162,9 @@ const blas = rows.find((r) => r.torch?.blas)?.torch.blas;
 if (blas) console.log(`PyTorch BLAS/oneDNN libraries mapped: ${blas.length ? blas.join(', ') : 'none found'}`);
 
 const busiest = Math.max(...rows.map((r) => r.loadAverage1m));
-if (busiest > machine.cores) {
+if (busiest > machine.cores && !torch.ok) {
+  console.log(`\nWarning: the machine was busy (1-minute load average up to ${busiest.toFixed(1)} on ${machine.cores} cores): the times are inflated.`);
+} else if (busiest > machine.cores) {
   console.log(
     `\nWarning: the machine was busy (1-minute load average up to ${busiest.toFixed(1)} on ${machine.cores} cores): every time is inflated, ` +
       `PyTorch's ${opt.threads} OpenMP threads more than tfjs-wasm's one thread, so the ratios flatter tfjs. Rerun on an idle machine to quote them.`,
