@@ -1,37 +1,12 @@
 import { fasterrcnnResnetFpn, type FasterRCNNResnetFpnOptions, type GeneralizedRCNN } from '@residual/faster-rcnn';
 import { maskrcnnResnetFpn } from '@residual/mask-rcnn';
-import {
-  resnet18,
-  resnet34,
-  resnet50,
-  resnet101,
-  resnet152,
-  resnext50_32x4d,
-  resnext101_32x8d,
-  resnext101_64x4d,
-  wideResnet50_2,
-  wideResnet101_2,
-  type ResNet,
-  type ResNetBuilderOptions,
-  type ResNetName,
-} from '@residual/resnet';
+import { RESNET_BUILDERS, type ResNet, type ResNetBuilderOptions, type ResNetName } from '@residual/resnet';
 
-// The one place where command-line strings become builder functions (style.md §3: string names
-// belong only at the CLI boundary, mapped in one table). Everything past this file is typed.
+// Where command-line strings become builders. ResNet names are torchvision's and their table is the
+// resnet package's RESNET_BUILDERS (fpn's resnetFpnBackbone uses it too); detector names live here.
 
 /** `--arch` of `residual classify` → torchvision's ResNet builders. */
-export const CLASSIFIERS: Readonly<Record<ResNetName, (options: ResNetBuilderOptions) => ResNet>> = {
-  resnet18,
-  resnet34,
-  resnet50,
-  resnet101,
-  resnet152,
-  resnext50_32x4d,
-  resnext101_32x8d,
-  resnext101_64x4d,
-  wide_resnet50_2: wideResnet50_2,
-  wide_resnet101_2: wideResnet101_2,
-};
+export const CLASSIFIERS: Readonly<Record<ResNetName, (options?: ResNetBuilderOptions) => ResNet>> = RESNET_BUILDERS;
 
 /** `--backbone` of `residual detect` / `train`: the ResNets a detector can be built on. */
 export const BACKBONES: readonly ResNetName[] = Object.keys(CLASSIFIERS) as ResNetName[];

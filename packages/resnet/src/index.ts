@@ -22,6 +22,7 @@ export {
   wideResnet50_2,
   wideResnet101_2,
   resnetByName,
+  RESNET_BUILDERS,
   type ResNetBuilderOptions,
   type ResNetName,
 } from './resnet-builders.js';

@@ -72,22 +72,24 @@ export function wideResnet101_2(options: ResNetBuilderOptions = {}): ResNet {
   return new ResNet(Bottleneck, [3, 4, 23, 3], { ...options, widthPerGroup: 128 });
 }
 
-/** Builds a torchvision ResNet by name (the one table that maps strings to builders). */
+/** torchvision's ResNet builders by torchvision name: the one table that maps names to builders. */
+export const RESNET_BUILDERS: Readonly<Record<ResNetName, (options?: ResNetBuilderOptions) => ResNet>> = {
+  resnet18,
+  resnet34,
+  resnet50,
+  resnet101,
+  resnet152,
+  resnext50_32x4d,
+  resnext101_32x8d,
+  resnext101_64x4d,
+  wide_resnet50_2: wideResnet50_2,
+  wide_resnet101_2: wideResnet101_2,
+};
+
+/** Builds a torchvision ResNet by name; an unknown name is a ValueError listing the known ones. */
 export function resnetByName(name: ResNetName, options: ResNetBuilderOptions = {}): ResNet {
-  const builders: Record<ResNetName, (o: ResNetBuilderOptions) => ResNet> = {
-    resnet18,
-    resnet34,
-    resnet50,
-    resnet101,
-    resnet152,
-    resnext50_32x4d,
-    resnext101_32x8d,
-    resnext101_64x4d,
-    wide_resnet50_2: wideResnet50_2,
-    wide_resnet101_2: wideResnet101_2,
-  };
-  if (!Object.prototype.hasOwnProperty.call(builders, name)) {
-    throw new ValueError(`resnetByName: unknown name "${name}", expected one of ${Object.keys(builders).join(', ')}`);
+  if (!Object.prototype.hasOwnProperty.call(RESNET_BUILDERS, name)) {
+    throw new ValueError(`resnetByName: unknown name "${name}", expected one of ${Object.keys(RESNET_BUILDERS).join(', ')}`);
   }
-  return builders[name](options);
+  return RESNET_BUILDERS[name](options);
 }
