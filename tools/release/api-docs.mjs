@@ -67,7 +67,10 @@ for (const p of packages) {
     lines.push(`**Exports without TSDoc (${missingDocs.length}):** ${missingDocs.map((m) => `\`${m.split(' ')[1]}\``).join(', ')}`, '');
   }
   undocumented.set(p.name, missingDocs.length);
-  pages.set(`${p.short}.md`, [...lines, ...toc, '', ...body].join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n');
+  // The checker prints unexported types as import("<absolute path>").Name: keep the page independent of
+  // where the repository is checked out.
+  const text = [...lines, ...toc, '', ...body].join('\n').replace(/import\("[^"]*"\)\./g, '');
+  pages.set(`${p.short}.md`, text.replace(/\n{3,}/g, '\n\n').trimEnd() + '\n');
 }
 
 const index = [
