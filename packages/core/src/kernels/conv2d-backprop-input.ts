@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { kernelInput } from './kernel-input.js';
-import { padOrCrop } from './spatial-window.js';
+import { padOrCrop, spreadByStride } from './spatial-window.js';
 
 const NAME = tf.Conv2DBackpropInput;
 
@@ -29,7 +29,7 @@ export function conv2dBackpropInputAsConv(
     const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info;
     const { top, left } = info.padInfo;
-    const spread = spreadByStride(dy, sh, sw); // [N, (OH−1)·sh+1, (OW−1)·sw+1, Co]
+    const spread = spreadByStride(dy, sh, sw); // [N, OH·sh, OW·sw, Co]; padOrCrop drops the trailing zeros
     const [, rows, cols] = spread.shape;
     const padTop = kh - 1 - top;
     const padLeft = kw - 1 - left;
@@ -52,15 +52,6 @@ function rotate180(filter: tf.Tensor4D): tf.Tensor4D {
   return tf.reshape(tf.matMul(exchange, tf.reshape(filter, [taps, ci * co])), [kh, kw, ci, co]);
 }
 
-/** dy with sh−1 zero rows between its rows and sw−1 zero columns between its columns. */
-function spreadByStride(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
-  if (sh === 1 && sw === 1) return dy;
-  const [n, oh, ow, c] = dy.shape;
-  // Rank 4 throughout: wasm pads of rank 6 take a generic loop ~100× slower.
-  const cells = tf.pad(tf.reshape(dy, [n * oh, 1, ow, c]), [[0, 0], [0, sh - 1], [0, 0], [0, (sw - 1) * c]]);
-  const spread = tf.reshape(cells, [n, oh * sh, ow * sw, c]) as tf.Tensor4D;
-  return tf.slice(spread, [0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, c]);
-}
 
 /**
  * Replaces the wasm backend's Conv2DBackpropInput with {@link conv2dBackpropInputAsConv}, keeping the

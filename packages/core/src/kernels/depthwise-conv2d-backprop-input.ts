@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
 import { kernelInput } from './kernel-input.js';
-import { padOrCrop } from './spatial-window.js';
+import { padOrCrop, spreadByStride } from './spatial-window.js';
 
 const NAME = tf.DepthwiseConv2dNativeBackpropInput;
 
@@ -55,29 +55,6 @@ export function depthwiseConv2dBackpropInput(args: {
     const m = cm / c;
     return m === 1 ? dx : tf.sum(tf.reshape(dx, [n, h, w, c, m]), 4);
   });
-}
-
-/** Puts `sh − 1` zero rows after every row of t [N,H,W,C] and `sw − 1` zero columns after every column. */
-function spreadByStride(t: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
-  const [n, h, w, c] = t.shape;
-  let s: tf.Tensor = t;
-  if (sh > 1) {
-    s = tf.pad(tf.reshape(s, [n * h, 1, w, c]), [
-      [0, 0],
-      [0, sh - 1],
-      [0, 0],
-      [0, 0],
-    ]); // [N·H, sh, W, C]
-  }
-  if (sw > 1) {
-    s = tf.pad(tf.reshape(s, [n * h * sh, w, 1, c]), [
-      [0, 0],
-      [0, 0],
-      [0, sw - 1],
-      [0, 0],
-    ]); // [N·H·sh, W, sw, C]
-  }
-  return tf.reshape(s, [n, h * sh, w * sw, c]);
 }
 
 /** Registration record of {@link depthwiseConv2dBackpropInput} for the wasm backend. */

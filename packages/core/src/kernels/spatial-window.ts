@@ -45,3 +45,16 @@ export function convWindow(x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf
   const cols = (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth;
   return padOrCrop(x, [top, rows - h - top], [left, cols - w - left]);
 }
+
+/**
+ * Puts `sh − 1` zero rows after every row of t [N,H,W,C] (NHWC) and `sw − 1` zero columns after
+ * every column → [N, H·sh, W·sw, C]: the adjoint of taking every sh-th row and sw-th column.
+ * One rank-4 pad (wasm pads of rank 6 take a generic loop ~100× slower). Returns `t` itself when
+ * both strides are 1; call inside a `tf.tidy`.
+ */
+export function spreadByStride(t: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+  if (sh === 1 && sw === 1) return t;
+  const [n, h, w, c] = t.shape;
+  const cells = tf.pad(tf.reshape(t, [n * h, 1, w, c]), [[0, 0], [0, sh - 1], [0, 0], [0, (sw - 1) * c]]);
+  return tf.reshape(cells, [n, h * sh, w * sw, c]);
+}

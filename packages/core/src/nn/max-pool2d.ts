@@ -3,6 +3,7 @@ import { ShapeError, formatShape } from '../errors.js';
 import { Module } from './module.js';
 import { toPair, type Size2 } from './pair.js';
 import { checkPoolPadding, poolOutputSize } from './pool-geometry.js';
+import { spreadByStride } from '../kernels/spatial-window.js';
 
 /** Options of {@link MaxPool2d} (torch's defaults). */
 export interface MaxPool2dOptions {
@@ -105,12 +106,12 @@ function tapView(xp: tf.Tensor4D, g: Geometry, i: number, j: number): tf.Tensor4
 
 /** The adjoint of {@link tapView}: puts [N,oh,ow,C] values back at their cells of xp's shape. */
 function scatterTap(v: tf.Tensor4D, shape: number[], g: Geometry, i: number, j: number): tf.Tensor4D {
-  const [n, oh, ow, c] = v.shape;
+  const [, oh, ow] = v.shape;
   const [sh, sw] = g.stride;
-  const spread = tf.pad(tf.reshape(v, [n * oh, 1, ow, c]), [[0, 0], [0, sh - 1], [0, 0], [0, (sw - 1) * c]]);
+  const spread = spreadByStride(v, sh, sw); // [N, oh·sh, ow·sw, C]
   const top = i * g.dilation[0];
   const left = j * g.dilation[1];
-  return tf.pad(tf.reshape(spread, [n, oh * sh, ow * sw, c]), [
+  return tf.pad(spread, [
     [0, 0],
     [top, shape[1] - top - oh * sh],
     [left, shape[2] - left - ow * sw],
