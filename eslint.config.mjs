@@ -13,10 +13,11 @@ const allowed = {
   'faster-rcnn': ['core', 'resnet', 'fpn', 'rpn'],
   'mask-rcnn': ['core', 'resnet', 'fpn', 'rpn', 'faster-rcnn'],
   vit: ['core'],
+  onnx: ['core', 'resnet', 'fpn', 'rpn', 'faster-rcnn', 'mask-rcnn', 'vit'],
   mae: ['core', 'vit'],
   data: ['core'],
   eval: ['core'],
-  cli: ['core', 'resnet', 'fpn', 'rpn', 'faster-rcnn', 'mask-rcnn', 'vit', 'mae', 'data', 'eval'],
+  cli: ['core', 'resnet', 'fpn', 'rpn', 'faster-rcnn', 'mask-rcnn', 'vit', 'mae', 'data', 'eval', 'onnx'],
 };
 const all = Object.keys(allowed);
 const boundaryBlocks = Object.entries(allowed).map(([pkg, deps]) => ({

@@ -1,0 +1,4 @@
+/**
+ * @residual/onnx: ONNX export and the onnxruntime-node engine (in progress).
+ */
+export {};
