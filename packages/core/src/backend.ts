@@ -37,7 +37,8 @@ async function loadPackage(name: BackendName): Promise<void> {
 
 async function tryBackend(name: BackendName): Promise<string | null> {
   try {
-    await loadPackage(name);
+    // A bundled app imports the backends it ships (bundlers cannot follow the computed import).
+    if (!tf.findBackendFactory(TFJS_NAME[name])) await loadPackage(name);
   } catch (e) {
     return `${PACKAGE[name]} could not be loaded (${(e as Error).message.split('\n')[0]})`;
   }
@@ -57,6 +58,8 @@ async function tryBackend(name: BackendName): Promise<string | null> {
  * Node order: node (tfjs-node) → wasm → cpu; browser order: webgpu → webgl → wasm → cpu.
  * `preferred`, or in Node the `RESIDUAL_BACKEND` environment variable, forces one backend and
  * throws if it cannot load. On wasm it also registers the gradient kernels wasm lacks.
+ * A backend already registered (the app imported its package, as bundled browser apps must) is
+ * used as is; in a browser, call tfjs-backend-wasm's `setWasmPaths(url)` first so it finds its `.wasm` files.
  */
 export async function initBackend(preferred?: BackendName): Promise<BackendName> {
   const fromEnv = isNode() ? process.env.RESIDUAL_BACKEND : undefined;
