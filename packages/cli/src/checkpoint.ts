@@ -42,10 +42,16 @@ export function epochDirName(epoch: number): string {
 
 /**
  * Writes a checkpoint into `outDir` without ever exposing a partial one: everything goes into a
- * temporary folder (model.safetensors, optimizer.safetensors, state.json), which is renamed to
- * `epoch-NNNN`; then the `latest` pointer file is replaced atomically (writeFileAtomic) and older
- * epoch folders are removed. A crash leaves the previous `latest` valid. Tensors are borrowed.
- * Returns the new folder.
+ * temporary folder `.epoch-NNNN.tmp` (model.safetensors, optimizer.safetensors, state.json), which
+ * is renamed to `epoch-NNNN`; then the `latest` pointer file is replaced atomically
+ * (writeFileAtomic) and older epoch folders and temporary leftovers of killed saves are removed.
+ * A process killed at any point leaves `latest` pointing to a complete checkpoint (the previous
+ * one until the pointer is replaced) and no partial file under a final name; a test kills a writer
+ * with SIGKILL mid-save to check it. Refuses (ValueError, nothing written, `latest` untouched)
+ * a model or optimizer tensor holding NaN or ±Infinity, so a diverged run never replaces the
+ * last good checkpoint. Saving again the epoch that `latest` already names is not atomic (the old
+ * folder is removed before the new one is renamed in); `residual train` never does, it resumes at
+ * the next epoch. Tensors are borrowed. Returns the new folder.
  */
 export async function saveCheckpoint(
   outDir: string,
@@ -53,17 +59,25 @@ export async function saveCheckpoint(
   model: Map<string, tf.Tensor>,
   optimizer: OptimizerState,
 ): Promise<string> {
-  await mkdir(outDir, { recursive: true });
   const name = epochDirName(state.epoch);
-  const temp = path.join(outDir, `.${name}.tmp`);
-  await rm(temp, { recursive: true, force: true });
-  await mkdir(temp);
   const buffers = new Map<string, tf.Tensor>();
   const steps: Record<number, number> = {};
   for (const [index, s] of Object.entries(optimizer.state)) {
     steps[Number(index)] = s.step;
     for (const [buffer, t] of Object.entries(s.buffers)) buffers.set(`state.${index}.${buffer}`, t);
   }
+  const nonFinite = firstNonFinite('model', model) ?? firstNonFinite('optimizer buffer', buffers);
+  if (nonFinite !== undefined) {
+    const last = await latestCheckpoint(outDir);
+    throw new ValueError(
+      `saveCheckpoint: ${nonFinite}; ${path.join(outDir, name)} was not written` +
+        (last === undefined ? ' and there is no earlier checkpoint' : `, the last good checkpoint is still ${last}`),
+    );
+  }
+  await mkdir(outDir, { recursive: true });
+  const temp = path.join(outDir, `.${name}.tmp`);
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp);
   const json: TrainState = { ...state, optimizer: { paramGroups: optimizer.paramGroups, steps } };
   await saveSafetensors(path.join(temp, 'model.safetensors'), model, { metadata: { format: 'pt' } });
   await saveSafetensors(path.join(temp, 'optimizer.safetensors'), buffers);
@@ -73,9 +87,26 @@ export async function saveCheckpoint(
   await rename(temp, final);
   await writeFileAtomic(path.join(outDir, LATEST), new TextEncoder().encode(`${name}\n`));
   for (const entry of await readdir(outDir)) {
-    if (/^epoch-\d{4,}$/.test(entry) && entry !== name) await rm(path.join(outDir, entry), { recursive: true, force: true });
+    const stale = (/^epoch-\d{4,}$/.test(entry) && entry !== name) || LEFTOVER.test(entry);
+    if (stale) await rm(path.join(outDir, entry), { recursive: true, force: true });
   }
   return final;
+}
+
+/** Temporary names of a save that was killed: `.epoch-NNNN.tmp` folders and writeFileAtomic's `.latest.PID.HEX.tmp`. */
+const LEFTOVER = /^\.(epoch-\d{4,}\.tmp|latest\.\d+\.[0-9a-f]+\.tmp)$/;
+
+/** Names the first float32 tensor of `tensors` holding NaN or ±Infinity, with the value and its flat index. */
+function firstNonFinite(what: string, tensors: ReadonlyMap<string, tf.Tensor>): string | undefined {
+  for (const [key, t] of tensors) {
+    if (t.dtype !== 'float32') continue;
+    const values = t.dataSync() as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      // v − v is 0 for every finite v and NaN for NaN and ±Infinity (3× faster than findIndex).
+      if (values[i] - values[i] !== 0) return `${what} entry "${key}" holds ${values[i]} at flat index ${i}`;
+    }
+  }
+  return undefined;
 }
 
 /** The checkpoint folder `latest` points to in `dir`, or `undefined` when there is none. */
