@@ -1,4 +1,12 @@
-/**
- * @residual/onnx: ONNX export and the onnxruntime-node engine (in progress).
- */
-export {};
+export { toOnnx, buildOnnxGraph, type ToOnnxOptions, type OnnxExport, type OnnxLayout, type Exportable } from './to-onnx.js';
+export { OnnxGraph, ONNX_OPSET, ONNX_IR_VERSION, type Attr, type Dim } from './onnx-graph.js';
+export { encodeModel, decodeModel, type ModelInit } from './onnx-schema.js';
+export { OnnxSession, type OnnxSessionOptions } from './onnx-session.js';
+export {
+  loadOnnxruntime,
+  OnnxruntimeUnavailableError,
+  type OrtModule,
+  type OrtSession,
+  type OrtSessionOptions,
+  type OrtTensor,
+} from './onnxruntime-loader.js';
