@@ -38,3 +38,11 @@ export {
 } from './load-mae-checkpoint.js';
 export { reconstruct, type Reconstruction, type ReconstructOptions } from './reconstruct.js';
 export { renderReconstructionGrid, type ReconstructionGridOptions, type RgbImage } from './reconstruction-grid.js';
+export { LARS, type LARSOptions } from './lars.js';
+export {
+  LinearProbe,
+  linearProbeHead,
+  freezeForLinearProbe,
+  type LinearProbeHeadOptions,
+  type LinearProbeStep,
+} from './linear-probe.js';

@@ -33,7 +33,8 @@ const FINETUNE_MISSING_OK = new Set(['head.weight', 'head.bias', 'fc_norm.weight
  * {@link unwrapStateDict}) into a {@link VisionTransformer} for fine-tuning, as main_finetune.py:
  * drops decoder keys and `mask_token`, drops `head.*` of another shape, loads non-strictly and then
  * re-initialises a missing head weight trunc-normal(std 2e-5). Only `head.*` and `fc_norm.*` may be
- * missing (the official assertion); anything else throws a StateDictError. `norm.*` comes back as
+ * missing (the official assertion); anything else throws a StateDictError. A ViT built with its own
+ * `head` (the linear probe's, {@link linearProbeHead}) keeps that head as built, as main_linprobe.py. `norm.*` comes back as
  * unexpected when `globalPool` is on. The position embedding is not interpolated: for another image
  * size, replace `pos_embed` with `interpolatePosEmbed` (@residual/vit) first. Tensors are copied; the source stays the caller's.
  */
@@ -45,22 +46,25 @@ export function loadMaeEncoder(
   const dict = new Map(unwrapStateDict(source));
   const droppedKeys: string[] = [];
   const headShapes: Record<string, number[]> = { 'head.weight': [vit.numClasses, vit.embedDim], 'head.bias': [vit.numClasses] };
+  // A head given to the ViT (e.g. the linear probe's BatchNorm + Linear) has other keys: a checkpoint's
+  // plain head is dropped, and any of its keys may be missing.
+  const linearHead = vit.head instanceof Linear;
   for (const [k, t] of dict) {
     const head = headShapes[k];
-    const otherHead = head !== undefined && (vit.numClasses === 0 || formatShape(head) !== formatShape(t.shape));
+    const otherHead = head !== undefined && (!linearHead || formatShape(head) !== formatShape(t.shape));
     if (k.startsWith('decoder_') || k === 'mask_token' || otherHead) {
       droppedKeys.push(k);
       dict.delete(k);
     }
   }
   const result = vit.loadStateDict(dict, { strict: false });
-  const bad = result.missingKeys.filter((k) => !FINETUNE_MISSING_OK.has(k));
+  const bad = result.missingKeys.filter((k) => !FINETUNE_MISSING_OK.has(k) && (linearHead || !k.startsWith('head.')));
   if (bad.length) {
     throw new StateDictError(
       `loadMaeEncoder: the checkpoint lacks encoder weights (${bad.length}): ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ', …' : ''}`,
     );
   }
-  if (result.missingKeys.includes('head.weight') && vit.head instanceof Linear) {
+  if (result.missingKeys.includes('head.weight') && vit.head instanceof Linear) { // a given head keeps its own init
     vit.head.initParameter('weight', (s) => truncNormal(s, { std: headInitStd }, generator));
   }
   return { ...result, droppedKeys };

@@ -3,6 +3,7 @@ import {
   Dropout,
   Identity,
   LayerNorm,
+  type Layer,
   Linear,
   Module,
   ModuleList,
@@ -55,6 +56,12 @@ export interface VisionTransformerConfig {
   globalPool?: boolean;
   /** Learned (trunc-normal 0.02, trained) or fixed 2-D sin-cos (not trained); default 'learned'. */
   posEmbed?: PosEmbedKind;
+  /**
+   * A built head replacing the default `Linear(D, numClasses)` (registered as `head`, so its keys are
+   * `head.*`; it is not re-initialised), e.g. MAE's linear-probe BatchNorm + Linear (`head.0.*`,
+   * `head.1.*`). It maps pooled features [N, D] to [N, numClasses]; set numClasses to match.
+   */
+  head?: Layer;
   /** Draws the initial weights and every dropout mask; default core's defaultGenerator(). */
   generator?: Generator;
 }
@@ -78,7 +85,8 @@ export class VisionTransformer extends Module {
   readonly norm: LayerNorm | null;
   /** Norm of the pooled features with globalPool; null otherwise. */
   readonly fcNorm: LayerNorm | null;
-  readonly head: Linear | Identity;
+  /** Linear(D, numClasses), Identity when numClasses is 0, or the `head` given in the config. */
+  readonly head: Layer;
 
   constructor(config: VisionTransformerConfig = {}) {
     super();
@@ -129,10 +137,10 @@ export class VisionTransformer extends Module {
     this.norm = this.globalPool ? null : this.registerModule('norm', new LayerNorm(embedDim, { eps }));
     this.head = this.registerModule(
       'head',
-      this.numClasses > 0 ? new Linear(embedDim, this.numClasses, { bias: true, generator }) : new Identity(),
+      config.head ?? (this.numClasses > 0 ? new Linear(embedDim, this.numClasses, { bias: true, generator }) : new Identity()),
     );
     this.fcNorm = this.globalPool ? this.registerModule('fc_norm', new LayerNorm(embedDim, { eps })) : null;
-    this.initLinears(generator);
+    this.initLinears(generator, config.head !== undefined);
   }
 
   /** Names exempt from weight decay in fine-tuning (timm's `no_weight_decay()`): the tokens. */
@@ -141,10 +149,11 @@ export class VisionTransformer extends Module {
   }
 
   // timm 0.3.2 _init_weights: trunc_normal_(std=.02) on Linear weights, zero biases (LayerNorms
-  // already start at ones/zeros; the patch-embedding conv keeps torch's default init).
-  private initLinears(generator: Generator): void {
-    for (const m of this.namedModules().values()) {
-      if (!(m instanceof Linear)) continue;
+  // already start at ones/zeros; the patch-embedding conv keeps torch's default init). A head given
+  // in the config keeps its own initialisation.
+  private initLinears(generator: Generator, keepHead: boolean): void {
+    for (const [name, m] of this.namedModules()) {
+      if (!(m instanceof Linear) || (keepHead && (name === 'head' || name.startsWith('head.')))) continue;
       m.initParameter('weight', (s) => truncNormal(s, { std: 0.02 }, generator));
       if (m.namedParameters().has('bias')) m.initParameter('bias', (s) => zeros(s));
     }
