@@ -20,6 +20,18 @@ export type RCNNOutput = {
 };
 
 /**
+ * Another engine for {@link GeneralizedRCNN.predict} (e.g. @residual/onnx's onnxruntime engine): it
+ * receives the model and the images and returns what `predict` would (detections in input pixels,
+ * eval semantics, caller owns every tensor). It may run the dense parts elsewhere, asynchronously,
+ * and use the model's own parts (transform, anchors, RoI pooling, postprocessing) for the rest.
+ */
+export interface DetectorEngine {
+  /** A short name for messages, e.g. 'onnxruntime'. */
+  readonly name: string;
+  predict(model: GeneralizedRCNN, images: readonly tf.Tensor3D[]): Promise<Detection[]>;
+}
+
+/**
  * torchvision's `GeneralizedRCNN`: transform → backbone → rpn → roiHeads → transform.postprocess.
  * Every part is injected; state-dict keys are `backbone.*`, `rpn.*`, `roi_heads.*`. `forward` returns
  * `{ detections, losses }` in both modes (losses `{}` in eval, detections `[]` in training);
@@ -30,6 +42,11 @@ export class GeneralizedRCNN extends Module {
   readonly backbone: Backbone & Module;
   readonly rpn: ProposalGenerator;
   readonly roiHeads: DetectionHeads;
+  /**
+   * Engine of {@link predict}: null (default) runs the tfjs forward; set one (see @residual/onnx's
+   * `useEngine`) to run inference elsewhere. `forward` and `forwardTrain` always use tfjs.
+   */
+  engine: DetectorEngine | null = null;
 
   constructor(transform: GeneralizedRCNNTransform, backbone: Backbone & Module, rpn: ProposalGenerator, roiHeads: DetectionHeads) {
     super();
@@ -60,14 +77,15 @@ export class GeneralizedRCNN extends Module {
 
   /**
    * Detections per image (boxes [K,4] x1y1x2y2 in input pixels, scores [K] descending, labels int32 [K]),
-   * computed in eval mode (the previous mode is restored). Caller owns the tensors.
+   * computed in eval mode (the previous mode is restored) by {@link engine} when one is set. Caller owns the tensors.
    */
   async predict(images: tf.Tensor3D | readonly tf.Tensor3D[]): Promise<Detection[]> {
     const list = images instanceof tf.Tensor ? [images] : images;
     const wasTraining = this.training;
     if (wasTraining) this.eval();
     try {
-      return this.forward(list).detections;
+      // Async engines (onnxruntime) await their dense parts between the sync TS steps.
+      return this.engine ? await this.engine.predict(this, list) : this.forward(list).detections;
     } finally {
       if (wasTraining) this.train();
     }

@@ -1,5 +1,5 @@
-import { FastRCNNPredictor, TwoMLPHead } from '@residual/faster-rcnn';
-import { MaskRCNNPredictor } from '@residual/mask-rcnn';
+import type { FastRCNNPredictor, TwoMLPHead } from '@residual/faster-rcnn';
+import type { MaskRCNNPredictor } from '@residual/mask-rcnn';
 import type { RPNHead } from '@residual/rpn';
 import { emitConv, emitConvTranspose, emitLayer } from './layer-emitters.js';
 import type { OnnxGraph } from './onnx-graph.js';

@@ -10,3 +10,6 @@ export {
   type OrtSessionOptions,
   type OrtTensor,
 } from './onnxruntime-loader.js';
+export { OnnxruntimeDetectorEngine, type DetectorEngine } from './onnxruntime-engine.js';
+export { useEngine, type EngineName } from './use-engine.js';
+export { rpnProposals } from './rpn-proposals.js';

@@ -1,0 +1,182 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ValueError } from '@residual/core';
+import {
+  RoIHeads,
+  postprocessDetections,
+  type Detection,
+  type GeneralizedRCNN,
+  type ImageList,
+} from '@residual/faster-rcnn';
+import { BackboneWithFPN } from '@residual/fpn';
+import { MaskRCNNPredictor, MaskRoIHeads, maskrcnnInference } from '@residual/mask-rcnn';
+import { RegionProposalNetwork } from '@residual/rpn';
+import { OnnxSession, type OnnxSessionOptions } from './onnx-session.js';
+import { rpnProposals } from './rpn-proposals.js';
+import { toOnnx } from './to-onnx.js';
+
+/** The engine interface of GeneralizedRCNN (`model.engine`). */
+export type DetectorEngine = NonNullable<GeneralizedRCNN['engine']>;
+
+/** Sessions of the dense parts (NHWC graphs built from the model's weights). */
+interface Sessions {
+  backbone: OnnxSession;
+  rpnHead: OnnxSession;
+  boxHead: OnnxSession;
+  maskHead: OnnxSession | null;
+}
+
+/** The detector's parts the engine drives, checked once. */
+interface Parts {
+  backbone: BackboneWithFPN;
+  rpn: RegionProposalNetwork;
+  roiHeads: RoIHeads;
+  mask: MaskRoIHeads | null;
+}
+
+function partsOf(model: GeneralizedRCNN): Parts {
+  const where = 'useEngine';
+  if (!(model.backbone instanceof BackboneWithFPN)) throw new ValueError(`${where}: the onnxruntime engine needs a BackboneWithFPN backbone, got ${model.backbone.constructor.name}`);
+  if (!(model.rpn instanceof RegionProposalNetwork)) throw new ValueError(`${where}: the onnxruntime engine needs a RegionProposalNetwork, got ${model.rpn.constructor.name}`);
+  if (!(model.roiHeads instanceof RoIHeads)) throw new ValueError(`${where}: the onnxruntime engine needs RoIHeads, got ${model.roiHeads.constructor.name}`);
+  return { backbone: model.backbone, rpn: model.rpn, roiHeads: model.roiHeads, mask: model.roiHeads instanceof MaskRoIHeads ? model.roiHeads : null };
+}
+
+/**
+ * A detector engine on onnxruntime-node: the dense parts (backbone + FPN, RPN head, box head +
+ * predictor, mask head + predictor) run as ONNX graphs exported from the model's weights when the
+ * engine is made; the transform, anchors, proposal selection, NMS, RoIAlign, mask inference and
+ * pasting run in TypeScript with the model's own parts. `predict` awaits each dense part between
+ * the sync TS steps, so GeneralizedRCNN's forward stays sync. Weights changed later are not seen:
+ * make a new engine. Call `release()` (or `useEngine(model, 'tfjs')`) to free onnxruntime's memory.
+ */
+export class OnnxruntimeDetectorEngine implements DetectorEngine {
+  readonly name = 'onnxruntime';
+
+  private constructor(private readonly sessions: Sessions) {}
+
+  /** Exports the model's dense parts (NHWC layout, dynamic sizes) and opens an onnxruntime session for each. */
+  static async create(model: GeneralizedRCNN, options: OnnxSessionOptions = {}): Promise<OnnxruntimeDetectorEngine> {
+    const { backbone, rpn, roiHeads, mask } = partsOf(model);
+    const c = backbone.outChannels;
+    const common = { dynamicBatch: true, layout: 'nhwc' } as const;
+    const levels = Object.keys(backbone.outputShape());
+    const [bh, bw] = roiHeads.boxRoiPool.outputSize;
+    const graphs = {
+      backbone: toOnnx(backbone, { ...common, inputShape: [1, 3, 64, 64], dynamicSpatial: true }),
+      rpnHead: toOnnx(rpn.head, { ...common, inputShape: [1, c, 1, 1], levels }),
+      boxHead: toOnnx([roiHeads.boxHead, roiHeads.boxPredictor], { ...common, inputShape: [1, c, bh, bw] }),
+      maskHead: mask ? toOnnx([mask.maskHead, mask.maskPredictor], { ...common, inputShape: [1, c, ...mask.maskRoiPool.outputSize] }) : null,
+    };
+    const opened: OnnxSession[] = [];
+    const open = async (bytes: Uint8Array): Promise<OnnxSession> => {
+      const s = await OnnxSession.create(bytes, options);
+      opened.push(s);
+      return s;
+    };
+    try {
+      return new OnnxruntimeDetectorEngine({
+        backbone: await open(graphs.backbone),
+        rpnHead: await open(graphs.rpnHead),
+        boxHead: await open(graphs.boxHead),
+        maskHead: graphs.maskHead ? await open(graphs.maskHead) : null,
+      });
+    } catch (e) {
+      await Promise.all(opened.map((s) => s.release()));
+      throw e;
+    }
+  }
+
+  /** GeneralizedRCNN.predict on this engine: detections in input pixels (masks pasted for Mask R-CNN); caller owns them. */
+  async predict(model: GeneralizedRCNN, images: readonly tf.Tensor3D[]): Promise<Detection[]> {
+    const parts = partsOf(model);
+    const owned: tf.Tensor[] = [];
+    const keep = <T extends tf.Tensor>(t: T): T => (owned.push(t), t);
+    try {
+      const originalSizes = images.map((im) => [im.shape[0], im.shape[1]] as [number, number]);
+      const { images: batch } = model.transform.forward(images);
+      keep(batch.tensor);
+      // Dense: backbone + FPN, then the RPN head on every level.
+      const features = await this.sessions.backbone.run({ input: batch.tensor });
+      owned.push(...features.values());
+      const maps = features as Map<string, tf.Tensor4D>;
+      const head = await this.sessions.rpnHead.run(Object.fromEntries(maps));
+      owned.push(...head.values());
+      const levels = [...maps.keys()];
+      const proposals = rpnProposals(
+        parts.rpn,
+        batch,
+        [...maps.values()],
+        levels.map((l) => head.get(`logits.${l}`) as tf.Tensor4D),
+        levels.map((l) => head.get(`bbox_reg.${l}`) as tf.Tensor4D),
+      );
+      owned.push(...proposals);
+      const detections = await this.boxBranch(parts.roiHeads, maps, proposals, batch);
+      owned.push(...detections.flatMap((d) => [d.boxes, d.scores, d.labels]));
+      const withMasks = parts.mask ? await this.maskBranch(parts.mask, maps, detections, batch) : detections;
+      owned.push(...withMasks.flatMap((d) => (d.masks instanceof tf.Tensor ? [d.masks] : [])));
+      return tf.tidy(() => model.transform.postprocess(withMasks, batch.imageSizes, originalSizes));
+    } finally {
+      tf.dispose(owned);
+    }
+  }
+
+  // box_roi_pool (TS) → box head + predictor (onnxruntime) → postprocess (TS); detections in batch pixels.
+  private async boxBranch(roiHeads: RoIHeads, maps: Map<string, tf.Tensor4D>, proposals: tf.Tensor2D[], batch: ImageList): Promise<Detection[]> {
+    const pooled = roiHeads.boxRoiPool.forward(maps, proposals, batch.imageSizes); // [R,P,P,C]
+    let out: Map<string, tf.Tensor>;
+    try {
+      out = pooled.shape[0] > 0 ? await this.sessions.boxHead.run({ input: pooled }) : emptyBoxOutputs(roiHeads);
+    } finally {
+      pooled.dispose();
+    }
+    try {
+      return postprocessDetections(out.get('class_logits') as tf.Tensor2D, out.get('box_regression') as tf.Tensor2D, proposals, batch.imageSizes, {
+        boxCoder: roiHeads.boxCoder,
+        scoreThresh: roiHeads.scoreThresh,
+        nmsThresh: roiHeads.nmsThresh,
+        detectionsPerImg: roiHeads.detectionsPerImg,
+      });
+    } finally {
+      tf.dispose([...out.values()]);
+    }
+  }
+
+  // mask_roi_pool (TS) → mask head + predictor (onnxruntime) → the labelled class's probabilities (TS).
+  private async maskBranch(heads: MaskRoIHeads, maps: Map<string, tf.Tensor4D>, detections: Detection[], batch: ImageList): Promise<Detection[]> {
+    const session = this.sessions.maskHead as OnnxSession;
+    const pooled = heads.maskRoiPool.forward(maps, detections.map((d) => d.boxes), batch.imageSizes); // [K,M,M,C]
+    let logits: tf.Tensor4D;
+    try {
+      if (pooled.shape[0] > 0) {
+        logits = (await session.run({ input: pooled })).get('mask_logits') as tf.Tensor4D;
+      } else {
+        // No detections: nothing to run; maskrcnnInference answers with [0,M,M] per image.
+        const m = 2 * pooled.shape[1];
+        logits = tf.zeros([0, m, m, heads.maskPredictor instanceof MaskRCNNPredictor ? heads.maskPredictor.numClasses : 1]);
+      }
+    } finally {
+      pooled.dispose();
+    }
+    try {
+      const probs = maskrcnnInference(logits, detections.map((d) => d.labels));
+      return detections.map((d, i) => ({ ...d, masks: probs[i] }));
+    } finally {
+      logits.dispose();
+    }
+  }
+
+  /** Frees the onnxruntime sessions (the model is not touched). */
+  async release(): Promise<void> {
+    const { backbone, rpnHead, boxHead, maskHead } = this.sessions;
+    await Promise.all([backbone, rpnHead, boxHead, ...(maskHead ? [maskHead] : [])].map((s) => s.release()));
+  }
+}
+
+// No proposals at all: the predictor's outputs for zero rows.
+function emptyBoxOutputs(roiHeads: RoIHeads): Map<string, tf.Tensor> {
+  const k = roiHeads.boxPredictor.numClasses;
+  return new Map<string, tf.Tensor>([
+    ['class_logits', tf.zeros([0, k])],
+    ['box_regression', tf.zeros([0, 4 * k])],
+  ]);
+}
