@@ -219,7 +219,6 @@ describe('CocoDataset errors', () => {
     ['an unknown category', { category_id: 99 }, 'annotations[0] (id 3): category_id 99 is not in "categories"'],
     ['an unknown image', { image_id: 42 }, 'annotations[0] (id 3): image_id 42 is not in "images"'],
     ['a missing bbox', { bbox: undefined }, 'annotations[0] (id 3): missing field "bbox" (expected [x, y, width, height] (4 finite numbers))'],
-    ['a negative box', { bbox: [1, 1, -2, 3] }, 'annotations[0] (id 3): bbox [1, 1, -2, 3] has a negative width or height'],
     ['a missing segmentation', { segmentation: undefined }, 'annotations[0] (id 3): missing field "segmentation" (needed for masks; pass { masks: false } to skip masks)'],
     ['a bad iscrowd', { iscrowd: 2 }, 'annotations[0] (id 3): "iscrowd" must be 0 or 1, got 2'],
   ])('rejects %s naming the file and the annotation id', async (_what, change, message) => {

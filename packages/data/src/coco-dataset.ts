@@ -15,6 +15,14 @@ export interface CocoDatasetOptions {
   includeCrowd?: boolean;
   /** Apply EXIF orientation when decoding (default true; see `ReadImageOptions`). */
   exifOrientation?: boolean;
+  /**
+   * Leave out images that have no annotation, or whose annotations all have a width or height ≤ 1
+   * (crowd ones included), as torchvision's detection reference does for its training set
+   * (`_coco_remove_images_without_annotations`). Default false: every image is kept, and one
+   * without boxes gets an empty target ([0,4] boxes), which the detectors train on as all
+   * background. Evaluation needs every image, so leave it off there.
+   */
+  removeImagesWithoutAnnotations?: boolean;
 }
 
 /**
@@ -44,14 +52,17 @@ export class CocoDataset {
     readonly source: string,
     options: CocoDatasetOptions = {},
   ) {
-    this.options = { masks: true, includeCrowd: true, exifOrientation: true, ...options };
+    this.options = { masks: true, includeCrowd: true, exifOrientation: true, removeImagesWithoutAnnotations: false, ...options };
     this.categories = [...json.categories].sort((a, b) => a.id - b.id);
     this.categoryIdToLabel = new Map(this.categories.map((c, i) => [c.id, i + 1]));
     this.labelToCategoryId = new Map(this.categories.map((c, i) => [i + 1, c.id]));
-    this.images = [...json.images].sort((a, b) => a.id - b.id);
-    const byImage = new Map<number, CocoAnnotation[]>(this.images.map((im) => [im.id, []]));
+    const images = [...json.images].sort((a, b) => a.id - b.id);
+    const byImage = new Map<number, CocoAnnotation[]>(images.map((im) => [im.id, []]));
     for (const a of json.annotations) byImage.get(a.image_id)?.push(a);
     this.annsByImage = byImage;
+    // torchvision: _has_valid_annotation = len(anno) > 0 and not all(any(o <= 1 for o in bbox[2:]))
+    const hasBox = (im: CocoImage): boolean => (byImage.get(im.id) as CocoAnnotation[]).some((a) => a.bbox[2] > 1 && a.bbox[3] > 1);
+    this.images = this.options.removeImagesWithoutAnnotations ? images.filter(hasBox) : images;
   }
 
   /**

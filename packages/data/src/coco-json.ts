@@ -45,7 +45,8 @@ type Obj = Record<string, unknown>;
  * Checks a parsed COCO instances JSON: the three arrays exist; every image has an integer `id`
  * (unique), a string `file_name` and positive integer `width`/`height`; every category an integer
  * `id` (unique) and a string `name`; every annotation an `id`, a known `image_id` and `category_id`,
- * a `bbox` of four finite numbers with width and height ≥ 0, a polygon list or RLE `segmentation`
+ * a `bbox` of four finite numbers (a zero or negative width or height is allowed here: such boxes
+ * are skipped when targets are built, as torchvision's reference does), a polygon list or RLE `segmentation`
  * when `requireSegmentation`, and `iscrowd` 0/1 if present. Throws ValueError naming `source`
  * (the file), the entry and its id. Returns the same object, typed.
  */
@@ -92,9 +93,6 @@ export function validateCocoJson(json: unknown, source: string, requireSegmentat
     const b = a.bbox;
     if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => typeof v === 'number' && Number.isFinite(v))) {
       throw new ValueError(missing(atId, 'bbox', '[x, y, width, height] (4 finite numbers)', a));
-    }
-    if (b[2] < 0 || b[3] < 0) {
-      throw new ValueError(`${atId}: bbox [${b.join(', ')}] has a negative width or height`);
     }
     if (a.iscrowd !== undefined && a.iscrowd !== 0 && a.iscrowd !== 1) {
       throw new ValueError(`${atId}: "iscrowd" must be 0 or 1, got ${JSON.stringify(a.iscrowd)}`);
