@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Rle } from '@residual/core';
 
 /**
  * A padded batch (torchvision's `ImageList`): `tensor` [N,Hb,Wb,3] NHWC float32, normalised, each image
@@ -23,12 +24,17 @@ export type DetectionTarget = {
 
 /**
  * Detections of one image: `boxes` float32 [K,4] (x1,y1,x2,y2 pixels), `scores` float32 [K] (descending),
- * `labels` int32 [K]. The caller owns every tensor.
+ * `labels` int32 [K], and for instance segmentation (Mask R-CNN) `masks`, one per detection in the same
+ * order: float32 [K,H,W] probabilities in [0,1] pasted into the input image (`predict`; threshold them
+ * yourself, usually > 0.5), float32 [K,M,M] box-relative probabilities straight out of a mask head
+ * (before the transform pastes them), or K COCO RLEs of `> 0.5` (Mask R-CNN's `maskFormat: 'rle'`).
+ * Faster R-CNN leaves `masks` undefined. The caller owns every tensor.
  */
 export type Detection = {
   boxes: tf.Tensor2D;
   scores: tf.Tensor1D;
   labels: tf.Tensor1D;
+  masks?: tf.Tensor3D | Rle[];
 };
 
 /** Loss names, as torchvision's dict keys. */

@@ -10,7 +10,7 @@ import {
 } from '@residual/rpn';
 import { FastRCNNPredictor } from './fast-rcnn-predictor.js';
 import { GeneralizedRCNN } from './generalized-rcnn.js';
-import { GeneralizedRCNNTransform } from './generalized-rcnn-transform.js';
+import { GeneralizedRCNNTransform, type GeneralizedRCNNTransformOptions } from './generalized-rcnn-transform.js';
 import { MultiScaleRoIAlign } from './multi-scale-roi-align.js';
 import { RoIHeads, type FgBgSampler, type ProposalMatcher, type RoIHeadsOptions } from './roi-heads.js';
 import { TwoMLPHead } from './two-mlp-head.js';
@@ -84,6 +84,19 @@ export interface FasterRCNNOptions {
   generator?: Generator;
 }
 
+/**
+ * How a subclass of {@link FasterRCNN} (Mask R-CNN) builds two of its parts in place of the defaults,
+ * so that every part exists once: each factory gets the options FasterRCNN resolved (defaults applied,
+ * box-branch parts built or adopted) and returns the part to register. A factory that throws disposes
+ * what it created itself; FasterRCNN then disposes the parts it built.
+ */
+export interface FasterRCNNPartFactories {
+  /** Builds `roi_heads` from the box branch's options (default: `new RoIHeads(options)`). */
+  roiHeads?: (options: RoIHeadsOptions) => RoIHeads;
+  /** Builds `transform` (default: `new GeneralizedRCNNTransform(options)`). */
+  transform?: (options: GeneralizedRCNNTransformOptions) => GeneralizedRCNNTransform;
+}
+
 /** torchvision's RoIHeads matcher: Matcher(fg, bg, allow_low_quality_matches = false). */
 function roiMatcher(fg: number, bg: number): ProposalMatcher {
   const m = new Matcher(fg, bg, false);
@@ -110,7 +123,7 @@ function checkOptions(backbone: Backbone, o: FasterRCNNOptions): void {
 }
 
 // The parts of FasterRCNN; on a failure every part built here (not the ones passed in) is disposed.
-function buildParts(backbone: Backbone, o: FasterRCNNOptions): {
+function buildParts(backbone: Backbone, o: FasterRCNNOptions, factories: FasterRCNNPartFactories): {
   transform: GeneralizedRCNNTransform;
   rpn: RegionProposalNetwork;
   roiHeads: RoIHeads;
@@ -120,8 +133,17 @@ function buildParts(backbone: Backbone, o: FasterRCNNOptions): {
     created.push(part);
     return part;
   };
+  const generator = o.generator ?? defaultGenerator();
+  // The transform first: it holds no tensors, so a later failure has nothing of it to free.
+  const transformOptions: GeneralizedRCNNTransformOptions = {
+    minSize: o.minSize ?? 800,
+    maxSize: o.maxSize ?? 1333,
+    imageMean: o.imageMean,
+    imageStd: o.imageStd,
+    generator,
+  };
+  const transform = factories.transform ? factories.transform(transformOptions) : new GeneralizedRCNNTransform(transformOptions);
   try {
-    const generator = o.generator ?? defaultGenerator();
     const anchorGenerator = o.rpnAnchorGenerator ?? own(new AnchorGenerator());
     const rpnHead = o.rpnHead ?? own(new RPNHead(backbone.outChannels, anchorGenerator.numAnchorsPerLocation()[0], 1, { generator }));
     const rpn = new RegionProposalNetwork({
@@ -142,7 +164,7 @@ function buildParts(backbone: Backbone, o: FasterRCNNOptions): {
     const boxHead = o.boxHead ?? own(new TwoMLPHead(backbone.outChannels * resolution * resolution, 1024, { generator }));
     const boxPredictor = o.boxPredictor ?? own(new FastRCNNPredictor(1024, o.numClasses as number, { generator }));
     const boxSampler = new BalancedPositiveNegativeSampler(o.boxBatchSizePerImage ?? 512, o.boxPositiveFraction ?? 0.25, generator);
-    const roiHeads = new RoIHeads({
+    const roiHeadsOptions: RoIHeadsOptions = {
       boxRoiPool,
       boxHead,
       boxPredictor,
@@ -152,14 +174,8 @@ function buildParts(backbone: Backbone, o: FasterRCNNOptions): {
       scoreThresh: o.boxScoreThresh ?? 0.05,
       nmsThresh: o.boxNmsThresh ?? 0.5,
       detectionsPerImg: o.boxDetectionsPerImg ?? 100,
-    });
-    const transform = new GeneralizedRCNNTransform({
-      minSize: o.minSize ?? 800,
-      maxSize: o.maxSize ?? 1333,
-      imageMean: o.imageMean,
-      imageStd: o.imageStd,
-      generator,
-    });
+    };
+    const roiHeads = factories.roiHeads ? factories.roiHeads(roiHeadsOptions) : new RoIHeads(roiHeadsOptions);
     return { transform, rpn, roiHeads };
   } catch (e) {
     for (const part of created) part.dispose();
@@ -185,9 +201,13 @@ export class FasterRCNN extends GeneralizedRCNN {
   /** The box branch (`roi_heads.*` keys). */
   declare readonly roiHeads: RoIHeads;
 
-  constructor(backbone: Backbone & Module, options: FasterRCNNOptions = {}) {
+  /**
+   * Builds the detector around `backbone` (adopted). `factories` is for subclasses that specialise
+   * `roi_heads` or `transform` (Mask R-CNN); plain use leaves it out.
+   */
+  constructor(backbone: Backbone & Module, options: FasterRCNNOptions = {}, factories: FasterRCNNPartFactories = {}) {
     checkOptions(backbone, options);
-    const { transform, rpn, roiHeads } = buildParts(backbone, options);
+    const { transform, rpn, roiHeads } = buildParts(backbone, options, factories);
     super(transform, backbone, rpn, roiHeads);
   }
 }

@@ -91,6 +91,25 @@ describe('GeneralizedRCNNTransform', () => {
     tf.dispose([det.scores, det.labels]);
   });
 
+  it('carries masks and fields it does not know through postprocess untouched (same values, not copies)', () => {
+    const t = new GeneralizedRCNNTransform().eval();
+    const masks = tf.fill([2, 28, 28], 0.25) as tf.Tensor3D;
+    const keypoints = tf.tensor3d([1, 2, 1, 3, 4, 1], [2, 1, 3]);
+    const ids = ['a', 'b'];
+    const det = { boxes: fx.get<tf.Tensor2D>('post.boxes'), scores: tf.tensor1d([0.9, 0.5]), labels: tf.tensor1d([1, 3], 'int32'), masks, keypoints, ids };
+    const before = tf.memory().numTensors;
+    const [out] = t.postprocess([det], [[72, 97]], [[45, 61]]);
+    expect(tf.memory().numTensors).toBe(before + 3); // new boxes, scores and labels; nothing else made or kept
+    expectAllClose(out.boxes, fx.get('post.out'), { rtol: 0, atol: 0 });
+    const extra = out as typeof det;
+    expect(extra.masks).toBe(masks);
+    expect(extra.keypoints).toBe(keypoints);
+    expect(extra.ids).toBe(ids);
+    expect(out.scores).not.toBe(det.scores); // the mapped fields are new tensors the caller owns
+    expect(masks.isDisposed).toBe(false);
+    tf.dispose([out.boxes, out.scores, out.labels, det.scores, det.labels, masks, keypoints]);
+  });
+
   it('honours fixedSize as [width, height] and sizeDivisible', () => {
     const t = new GeneralizedRCNNTransform({ fixedSize: [50, 30], sizeDivisible: 16 }).eval();
     const o = t.forward([tf.ones([10, 20, 3]) as tf.Tensor3D]);

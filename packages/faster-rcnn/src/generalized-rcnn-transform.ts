@@ -94,8 +94,11 @@ export class GeneralizedRCNNTransform extends Module {
 
   /**
    * Maps detections from resized coordinates back to each original image (`imageSizes[i]` → `originalSizes[i]`,
-   * both `[h, w]`): x · `f32(W)/f32(w')`, y · `f32(H)/f32(h')`. Returns new detections (scores and labels
-   * cloned), caller owns; the inputs are not disposed.
+   * both `[h, w]`): x · `f32(W)/f32(w')`, y · `f32(H)/f32(h')`. Returns new detections: boxes rescaled,
+   * scores and labels cloned (caller owns them); the inputs are not disposed. Every other field of a
+   * detection (`masks`, or whatever a custom head adds) is carried over untouched — the same value, not a
+   * copy — as torchvision keeps the keys it does not map; Mask R-CNN's transform then pastes `masks` into
+   * the image (torchvision maps masks in this method; here that belongs to @residual/mask-rcnn).
    */
   postprocess(
     detections: readonly Detection[],
@@ -107,13 +110,14 @@ export class GeneralizedRCNNTransform extends Module {
         `${WHERE}.postprocess: detections, imageSizes and originalSizes must have one entry per image, got ${detections.length}, ${imageSizes.length}, ${originalSizes.length}`,
       );
     }
-    return detections.map((d, i) =>
-      tf.tidy(() => ({
+    return detections.map((d, i) => ({
+      ...d,
+      ...tf.tidy(() => ({
         boxes: resizeBoxes(d.boxes, imageSizes[i], originalSizes[i]),
         scores: tf.clone(d.scores),
         labels: tf.clone(d.labels),
       })),
-    );
+    }));
   }
 
   // torch_choice: index = int(U(0, len)); eval uses the last size.

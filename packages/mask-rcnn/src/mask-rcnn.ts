@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { ValueError, type Module } from '@residual/core';
 import type { Backbone } from '@residual/fpn';
-import { FasterRCNN, GeneralizedRCNN, MultiScaleRoIAlign, RoIHeads, type FasterRCNNOptions } from '@residual/faster-rcnn';
+import { FasterRCNN, MultiScaleRoIAlign, type FasterRCNNOptions, type RoIHeadsOptions } from '@residual/faster-rcnn';
 import type { MaskDetection, RleMaskDetection } from './mask-detection.js';
 import { MaskRCNNHeads } from './mask-rcnn-heads.js';
 import { MaskRCNNPredictor } from './mask-rcnn-predictor.js';
@@ -24,53 +24,51 @@ export interface PredictOptions {
   maskFormat?: MaskFormat;
 }
 
+// The mask branch joined to FasterRCNN's box-branch options in one MaskRoIHeads; on a failure the
+// mask parts built here (not the ones passed in) are disposed.
+function maskRoiHeads(backbone: Backbone, options: MaskRCNNOptions, box: RoIHeadsOptions): MaskRoIHeads {
+  const created: Module[] = [];
+  const own = <M extends Module>(m: M): M => (created.push(m), m);
+  try {
+    if (!options.maskPredictor && options.numClasses === undefined) {
+      throw new ValueError('MaskRCNN: numClasses should not be undefined when maskPredictor is not specified');
+    }
+    const generator = options.generator;
+    const maskRoiPool = options.maskRoiPool ?? own(new MultiScaleRoIAlign(['0', '1', '2', '3'], 14, 2));
+    const maskHead = options.maskHead ?? own(new MaskRCNNHeads(backbone.outChannels, [256, 256, 256, 256], 1, { generator }));
+    const maskPredictor = options.maskPredictor ?? own(new MaskRCNNPredictor(256, 256, options.numClasses as number, { generator }));
+    return new MaskRoIHeads({ ...box, maskRoiPool, maskHead, maskPredictor });
+  } catch (e) {
+    created.forEach((m) => m.dispose());
+    throw e;
+  }
+}
+
 /**
- * torchvision's `MaskRCNN(backbone, num_classes, …)`: {@link FasterRCNN}'s transform, RPN and box branch
- * with their defaults (same option names), plus the mask branch — MultiScaleRoIAlign 14×14, MaskRCNNHeads
- * 4 × 256, MaskRCNNPredictor(256, 256, numClasses) — in a {@link MaskRoIHeads}; the transform pastes the
- * masks into each input image. Training adds `loss_mask` (targets need `masks` [K,H,W]); `predict` adds
- * `masks`. The model owns `backbone` and every part (`dispose()` frees them). State-dict keys are
- * torchvision's (`roi_heads.mask_head.{i}.0.*`, `roi_heads.mask_predictor.*` besides Faster R-CNN's).
- * Throws ValueError for `numClasses` together with `maskPredictor`.
+ * torchvision's `MaskRCNN(backbone, num_classes, …)`, a {@link FasterRCNN} (as in torchvision): its
+ * transform, RPN and box branch with their defaults (same option names), with the mask branch —
+ * MultiScaleRoIAlign 14×14, MaskRCNNHeads 4 × 256, MaskRCNNPredictor(256, 256, numClasses) — joined to
+ * the box branch in one {@link MaskRoIHeads}, and a {@link MaskRCNNTransform} that pastes the masks into
+ * each input image. Every part is built once. Training adds `loss_mask` (targets need `masks` [K,H,W]);
+ * `predict` adds `masks`. The model owns `backbone` and every part (`dispose()` frees them). State-dict
+ * keys are torchvision's (`roi_heads.mask_head.{i}.0.*`, `roi_heads.mask_predictor.*` besides Faster
+ * R-CNN's). Throws ValueError for `numClasses` together with `maskPredictor`, and as {@link FasterRCNN}.
  */
-export class MaskRCNN extends GeneralizedRCNN {
+export class MaskRCNN extends FasterRCNN {
+  /** The box and mask branches (`roi_heads.*` keys). */
+  declare readonly roiHeads: MaskRoIHeads;
+  /** Normalises, resizes and batches; maps boxes back and pastes masks. */
+  declare readonly transform: MaskRCNNTransform;
+
   constructor(backbone: Backbone & Module, options: MaskRCNNOptions = {}) {
-    const { maskRoiPool, maskHead, maskPredictor, ...boxOptions } = options;
-    if (maskPredictor && options.numClasses !== undefined) {
+    if (options.maskPredictor && options.numClasses !== undefined) {
       throw new ValueError(`MaskRCNN: numClasses should be undefined when maskPredictor is specified, got ${options.numClasses}`);
     }
-    // Faster R-CNN's parts with its defaults; its box branch moves into the MaskRoIHeads below.
-    const faster = new FasterRCNN(backbone, boxOptions);
-    const created: Module[] = [];
-    const own = <M extends Module>(m: M): M => (created.push(m), m);
-    try {
-      const box = faster.roiHeads;
-      if (!(box instanceof RoIHeads)) throw new ValueError('MaskRCNN: FasterRCNN built no RoIHeads');
-      const generator = options.generator;
-      const head = maskHead ?? own(new MaskRCNNHeads(backbone.outChannels, [256, 256, 256, 256], 1, { generator }));
-      const roiHeads = new MaskRoIHeads({
-        boxRoiPool: box.boxRoiPool,
-        boxHead: box.boxHead,
-        boxPredictor: box.boxPredictor,
-        proposalMatcher: box.proposalMatcher,
-        fgBgSampler: box.fgBgSampler,
-        bboxRegWeights: box.boxCoder.weights,
-        scoreThresh: box.scoreThresh,
-        nmsThresh: box.nmsThresh,
-        detectionsPerImg: box.detectionsPerImg,
-        maskRoiPool: maskRoiPool ?? new MultiScaleRoIAlign(['0', '1', '2', '3'], 14, 2),
-        maskHead: head,
-        maskPredictor: maskPredictor ?? own(new MaskRCNNPredictor(256, 256, options.numClasses as number, { generator })),
-      });
-      const t = faster.transform;
-      const transform = new MaskRCNNTransform({
-        minSize: t.minSize, maxSize: t.maxSize, imageMean: t.imageMean, imageStd: t.imageStd, sizeDivisible: t.sizeDivisible, generator,
-      });
-      super(transform, backbone, faster.rpn, roiHeads);
-    } catch (e) {
-      [faster.rpn, faster.roiHeads, ...created].forEach((m) => m.dispose());
-      throw e;
-    }
+    const { maskRoiPool, maskHead, maskPredictor, ...boxOptions } = options;
+    super(backbone, boxOptions, {
+      transform: (t) => new MaskRCNNTransform(t),
+      roiHeads: (box) => maskRoiHeads(backbone, { ...boxOptions, maskRoiPool, maskHead, maskPredictor }, box),
+    });
   }
 
   /**
@@ -85,7 +83,7 @@ export class MaskRCNN extends GeneralizedRCNN {
   override async predict(images: tf.Tensor3D | readonly tf.Tensor3D[], options: PredictOptions = {}): Promise<Array<MaskDetection | RleMaskDetection>> {
     const format = options.maskFormat ?? 'full';
     if (format !== 'full' && format !== 'rle') throw new ValueError(`MaskRCNN.predict: maskFormat must be 'full' or 'rle', got ${String(format)}`);
-    const transform = this.transform as MaskRCNNTransform;
+    const transform = this.transform;
     const previous = transform.maskFormat;
     transform.maskFormat = format;
     try {
