@@ -204,15 +204,25 @@ function emitMaxPool(g: OnnxGraph, m: MaxPool2d, x: string, name: string): strin
   );
 }
 
+// Linear and LayerNorm act on the last axis; on a feature map that is C in residual's NHWC, so in
+// the NCHW graph they run between two transposes.
+function onChannels(g: OnnxGraph, x: string, name: string, op: (v: string) => string): string {
+  const nhwc = g.node('Transpose', [x], { perm: { ints: [0, 2, 3, 1] } }, `${name}.nhwc`);
+  return g.node('Transpose', [op(nhwc)], { perm: { ints: [0, 3, 1, 2] } }, `${name}.nchw`);
+}
+
 /**
- * One core layer on NCHW values (eval semantics: Dropout and DropPath are identities, norms use
- * their running statistics). A Sequential emits its children in order and folds every
- * Conv2d → norm pair into the conv. Throws ValueError for modules it does not know.
+ * One core layer (eval semantics: Dropout and DropPath are identities, norms use their running
+ * statistics). `isMap`: x is a rank-4 NCHW map (Linear and LayerNorm then act on its channels, as
+ * on residual's NHWC maps); otherwise x is [..., features]. A Sequential emits its children in
+ * order (Flatten ends the map) and folds every Conv2d → norm pair into the conv. Throws
+ * ValueError for modules it does not know.
  */
-export function emitLayer(g: OnnxGraph, m: Module, x: string, name: string): string {
+export function emitLayer(g: OnnxGraph, m: Module, x: string, name: string, isMap = false): string {
   if (m instanceof Sequential) {
     const children = [...m];
     let h = x;
+    let map = isMap;
     for (let i = 0; i < children.length; i++) {
       const child = children[i];
       const next = children[i + 1];
@@ -220,11 +230,13 @@ export function emitLayer(g: OnnxGraph, m: Module, x: string, name: string): str
         h = emitConv(g, child, h, `${name}.${i}`, next);
         i++;
       } else {
-        h = emitLayer(g, child, h, `${name}.${i}`);
+        h = emitLayer(g, child, h, `${name}.${i}`, map);
+        if (child instanceof Flatten) map = false;
       }
     }
     return h;
   }
+  if (isMap && (m instanceof Linear || m instanceof LayerNorm)) return onChannels(g, x, name, (v) => emitLayer(g, m, v, name));
   if (m instanceof Conv2d) return emitConv(g, m, x, name);
   if (m instanceof ConvTranspose2d) return emitConvTranspose(g, m, x, name);
   if (isAffineNorm(m)) return emitNorm(g, m, x, name);

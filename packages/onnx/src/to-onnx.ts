@@ -2,14 +2,14 @@ import { Module, ValueError } from '@residual/core';
 import { FastRCNNPredictor, TwoMLPHead } from '@residual/faster-rcnn';
 import { BackboneWithFPN } from '@residual/fpn';
 import { MaskRCNNHeads, MaskRCNNPredictor } from '@residual/mask-rcnn';
-import { ResNet } from '@residual/resnet';
+import { BasicBlock, Bottleneck, ResNet } from '@residual/resnet';
 import { RPNHead } from '@residual/rpn';
 import { VisionTransformer } from '@residual/vit';
 import { emitBackboneWithFpn } from './fpn-emitter.js';
 import { emitFastRcnnPredictor, emitMaskRcnnPredictor, emitRpnHead, emitTwoMlpHead } from './head-emitters.js';
 import { emitLayer } from './layer-emitters.js';
 import { OnnxGraph, type Dim } from './onnx-graph.js';
-import { emitResNet, emitResNetPart } from './resnet-emitter.js';
+import { emitResNet, emitResidualBlock } from './resnet-emitter.js';
 import { emitVisionTransformer } from './vit-emitter.js';
 
 /** Memory layout of a graph's rank-4 inputs and outputs. */
@@ -54,7 +54,7 @@ interface Emitted {
 export type Exportable = Module | readonly Module[];
 
 // One module: its known model types first, then any core layer (Sequential and friends).
-function emitModule(g: OnnxGraph, m: Module, inputs: string[], levels: readonly string[]): Emitted {
+function emitModule(g: OnnxGraph, m: Module, inputs: string[], levels: readonly string[], isMap: boolean): Emitted {
   const one = (value: string, name: string): Emitted => ({ values: [value], names: [name] });
   if (m instanceof ResNet) return one(emitResNet(g, m, inputs[0]), 'logits');
   if (m instanceof VisionTransformer) return one(emitVisionTransformer(g, m, inputs[0]), m.numClasses > 0 ? 'logits' : 'features');
@@ -71,7 +71,8 @@ function emitModule(g: OnnxGraph, m: Module, inputs: string[], levels: readonly 
   if (m instanceof MaskRCNNPredictor) return one(emitMaskRcnnPredictor(g, m, inputs[0]), 'mask_logits');
   if (inputs.length !== 1) throw new ValueError(`toOnnx: ${m.constructor.name} takes one input, the chain gives ${inputs.length}`);
   if (m instanceof MaskRCNNHeads) return one(emitLayer(g, m, inputs[0], 'mask_head'), 'mask_features');
-  return one(emitResNetPart(g, m, inputs[0], 'layer'), 'output');
+  if (m instanceof Bottleneck || m instanceof BasicBlock) return one(emitResidualBlock(g, m, inputs[0], 'block'), 'output');
+  return one(emitLayer(g, m, inputs[0], 'layer', isMap), 'output');
 }
 
 function checkShape(shape: readonly number[]): void {
@@ -105,7 +106,7 @@ export function buildOnnxGraph(module: Exportable, options: ToOnnxOptions): Onnx
     return g.node('Transpose', [g.input(name, [batch, ...spatial, c])], { perm: { ints: [0, 3, 1, 2] } }, `${name}.nchw`);
   });
   let current: Emitted = { values: inputs, names: inputNames };
-  for (const m of chain) current = emitModule(g, m, current.values, levels);
+  for (const m of chain) current = emitModule(g, m, current.values, levels, rank4);
   const flat = ['logits', 'features', 'box_features', 'class_logits', 'box_regression'];
   current.values.forEach((v, i) => {
     const name = current.names[i];

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { fasterrcnnResnetFpn, type Detection, type GeneralizedRCNN } from '@residual/faster-rcnn';
 import { maskrcnnResnetFpn } from '@residual/mask-rcnn';
-import { RegionProposalNetwork } from '@residual/rpn';
+import type { RegionProposalNetwork } from '@residual/rpn';
 import { NoDrawGenerator, expectNoLeak, loadFormulaWeights, openFixture, useBackend, type Fixture, type KeyList } from '@residual/test-utils';
 import { OnnxSession, OnnxruntimeUnavailableError, useEngine } from '../src/index.js';
 
