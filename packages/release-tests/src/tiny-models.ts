@@ -28,7 +28,7 @@ export function tinyFpnBackbone(generator: Generator): BackboneWithFPN {
 }
 
 /** Options shared by both tiny detectors: 64-pixel images, few proposals and samples. */
-function detectorOptions(generator: Generator): ConstructorParameters<typeof FasterRCNN>[1] {
+function detectorOptions(generator: Generator, numClasses: number): ConstructorParameters<typeof FasterRCNN>[1] {
   return {
     minSize: 64,
     maxSize: 64,
@@ -41,24 +41,24 @@ function detectorOptions(generator: Generator): ConstructorParameters<typeof Fas
     boxBatchSizePerImage: 16,
     boxScoreThresh: 0, // keep detections even from an untrained head, so the post-processing runs
     boxHead: new TwoMLPHead(FPN_CHANNELS * 7 * 7, 32, { generator }),
-    boxPredictor: new FastRCNNPredictor(32, 3, { generator }),
+    boxPredictor: new FastRCNNPredictor(32, numClasses, { generator }),
     generator,
   };
 }
 
-/** A Faster R-CNN with 3 classes over {@link tinyFpnBackbone}. */
-export function tinyFasterRcnn(seed: number): FasterRCNN {
+/** A Faster R-CNN with `numClasses` classes, background included (default 3), over {@link tinyFpnBackbone}. */
+export function tinyFasterRcnn(seed: number, numClasses = 3): FasterRCNN {
   const generator = new Generator(seed);
-  return new FasterRCNN(tinyFpnBackbone(generator), detectorOptions(generator));
+  return new FasterRCNN(tinyFpnBackbone(generator), detectorOptions(generator, numClasses));
 }
 
-/** A Mask R-CNN with 3 classes over {@link tinyFpnBackbone}: one 8-wide mask conv, 8-wide predictor. */
-export function tinyMaskRcnn(seed: number): MaskRCNN {
+/** A Mask R-CNN with `numClasses` classes (default 3) over {@link tinyFpnBackbone}: one 8-wide mask conv, 8-wide predictor. */
+export function tinyMaskRcnn(seed: number, numClasses = 3): MaskRCNN {
   const generator = new Generator(seed);
   return new MaskRCNN(tinyFpnBackbone(generator), {
-    ...detectorOptions(generator),
+    ...detectorOptions(generator, numClasses),
     maskHead: new MaskRCNNHeads(FPN_CHANNELS, [8], 1, { generator }),
-    maskPredictor: new MaskRCNNPredictor(8, 8, 3, { generator }),
+    maskPredictor: new MaskRCNNPredictor(8, 8, numClasses, { generator }),
   });
 }
 
