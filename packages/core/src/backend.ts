@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ValueError } from './errors.js';
 import { registerWasmGradientKernels } from './kernels/register.js';
+import { prepareWasmThreads } from './wasm-threads/prepare-wasm-threads.js';
 
 /** residual's backend names; `'node'` is tfjs-node (tfjs's `'tensorflow'`). */
 export type BackendName = 'node' | 'wasm' | 'cpu' | 'webgpu' | 'webgl';
@@ -35,13 +36,14 @@ async function loadPackage(name: BackendName): Promise<void> {
   await import(specifier);
 }
 
-async function tryBackend(name: BackendName): Promise<string | null> {
+async function tryBackend(name: BackendName, options: InitBackendOptions): Promise<string | null> {
   try {
     // A bundled app imports the backends it ships (bundlers cannot follow the computed import).
     if (!tf.findBackendFactory(TFJS_NAME[name])) await loadPackage(name);
   } catch (e) {
     return `${PACKAGE[name]} could not be loaded (${(e as Error).message.split('\n')[0]})`;
   }
+  if (name === 'wasm' && isNode()) await prepareWasmThreads(options.wasmThreads);
   try {
     if (await tf.setBackend(TFJS_NAME[name])) {
       await tf.ready();
@@ -53,15 +55,26 @@ async function tryBackend(name: BackendName): Promise<string | null> {
   }
 }
 
+/** Options of `initBackend`. */
+export interface InitBackendOptions {
+  /**
+   * Node, wasm backend: threads for XNNPACK's pool (convolutions, matmuls); default
+   * `RESIDUAL_WASM_THREADS`, else `os.availableParallelism()`; 1 runs tfjs's single-threaded
+   * build. Fixed once the wasm backend has started; `wasmThreads()` reports the outcome.
+   */
+  wasmThreads?: number;
+}
+
 /**
  * Loads and selects the fastest available backend and returns residual's name for it.
  * Node order: node (tfjs-node) → wasm → cpu; browser order: webgpu → webgl → wasm → cpu.
  * `preferred`, or in Node the `RESIDUAL_BACKEND` environment variable, forces one backend and
- * throws if it cannot load. On wasm it also registers the gradient kernels wasm lacks.
+ * throws if it cannot load. On wasm it also registers the gradient kernels wasm lacks, and in Node
+ * runs tfjs's threaded SIMD build on `options.wasmThreads` threads (see `InitBackendOptions`).
  * A backend already registered (the app imported its package, as bundled browser apps must) is
  * used as is; in a browser, call tfjs-backend-wasm's `setWasmPaths(url)` first so it finds its `.wasm` files.
  */
-export async function initBackend(preferred?: BackendName): Promise<BackendName> {
+export async function initBackend(preferred?: BackendName, options: InitBackendOptions = {}): Promise<BackendName> {
   const fromEnv = isNode() ? process.env.RESIDUAL_BACKEND : undefined;
   const forced = preferred ?? (fromEnv ? (fromEnv as BackendName) : undefined);
   if (forced !== undefined && !BACKENDS.includes(forced)) {
@@ -71,7 +84,7 @@ export async function initBackend(preferred?: BackendName): Promise<BackendName>
   const candidates = forced ? [forced] : isNode() ? NODE_ORDER : BROWSER_ORDER;
   const failures: string[] = [];
   for (const name of candidates) {
-    const failure = await tryBackend(name);
+    const failure = await tryBackend(name, options);
     if (failure === null) {
       if (name === 'wasm') registerWasmGradientKernels();
       return name;
