@@ -13,3 +13,10 @@ export {
 export { OnnxruntimeDetectorEngine, type DetectorEngine } from './onnxruntime-engine.js';
 export { useEngine, type EngineName } from './use-engine.js';
 export { rpnProposals } from './rpn-proposals.js';
+export {
+  exportDetector,
+  type DetectorExport,
+  type DetectorManifest,
+  type DetectorPartManifest,
+  type ExportDetectorOptions,
+} from './detector-export.js';
