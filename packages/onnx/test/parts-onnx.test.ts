@@ -83,7 +83,9 @@ describe('toOnnx of detection parts (NHWC layout) against their tfjs forward', (
     const head = new TwoMLPHead(8 * 7 * 7, 32, { generator: gen });
     const predictor = new FastRCNNPredictor(32, 3, { generator: gen });
     const x = tf.randomNormal([5, 7, 7, 8], 0, 1, 'float32', 3) as tf.Tensor4D;
-    const want = tf.tidy(() => predictor.forward(head.forward(x)));
+    const features = head.forward(x);
+    const want = predictor.forward(features);
+    features.dispose();
     const got = await runOnnx([head, predictor], { inputShape: [1, 8, 7, 7], dynamicBatch: true, layout: 'nhwc' }, { input: x });
     try {
       expect(relErr(got.get('class_logits') as tf.Tensor, want.classLogits)).toBeLessThan(1e-5);
