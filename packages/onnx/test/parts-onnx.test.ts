@@ -63,7 +63,8 @@ describe('toOnnx of detection parts (NHWC layout) against their tfjs forward', (
 
   it('RPNHead on three levels with shared weights (each conv stored once)', async () => {
     const head = new RPNHead(16, 3, 1, { generator: gen });
-    const levels = ([[1, 8, 10, 16], [1, 4, 5, 16], [1, 2, 3, 16]] as const).map((s, i) => tf.randomNormal(s, 0, 1, 'float32', i) as tf.Tensor4D);
+    const shapes: Array<[number, number, number, number]> = [[1, 8, 10, 16], [1, 4, 5, 16], [1, 2, 3, 16]];
+    const levels = shapes.map((s, i) => tf.randomNormal(s, 0, 1, 'float32', i) as tf.Tensor4D);
     const want = head.forward(levels);
     const bytes = toOnnx(head, { inputShape: [1, 16, 1, 1], layout: 'nhwc', levels: ['a', 'b', 'c'] });
     expect(decodeModel(bytes).graph.initializer).toHaveLength(6); // conv, cls_logits, bbox_pred: weight + bias
