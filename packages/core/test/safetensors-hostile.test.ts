@@ -131,30 +131,114 @@ function mutate(file: Uint8Array, rng: Generator): Uint8Array {
   }
 }
 
+/** Byte widths of the dtypes the format defines (and a few it does not), for crafted headers. */
+const WIDTHS: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1, U16: 2, U32: 4, F8_E4M3: 1 };
+
+/**
+ * One hand-crafted file from a small grammar: 0–4 tensors whose dtype, shape and data_offsets are
+ * each drawn from valid values, boundary values and wrong types, usually consistent with each
+ * other and with the data section (so deep checks are reached), sometimes not; random metadata;
+ * a data section of the declared size, or a few bytes off.
+ */
+function craft(rng: Generator): Uint8Array {
+  const pick = <T>(xs: readonly T[]): T => xs[rng.randint(xs.length)];
+  const dims = [0, 1, 2, 3, 7, 2 ** 31, 2 ** 32 + 1, 2 ** 53, -1, 1.5, '2', null];
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  const count = rng.randint(5);
+  for (let t = 0; t < count; t++) {
+    const dtype = rng.randint(8) === 0 ? pick(['U16', 'F8_E4M3', '', 'f32', 5, null]) : pick(Object.keys(WIDTHS).slice(0, 10));
+    const rank = rng.randint(4);
+    const shape = Array.from({ length: rank }, () => (rng.randint(6) === 0 ? pick(dims) : rng.randint(4)));
+    const numel = shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+    const width = typeof dtype === 'string' ? (WIDTHS[dtype] ?? 1) : 1;
+    const size = Number.isSafeInteger(numel * width) && numel * width < 4096 ? numel * width : 16;
+    let span: unknown = [offset, offset + size];
+    if (rng.randint(6) === 0) span = pick([[offset, offset + size + 1], [offset + 1, offset + size], [offset + size, offset], [0, 2 ** 60], [offset], 'x', [-4, offset], [offset, offset + size - 1]]);
+    const entry: Record<string, unknown> = { dtype, shape, data_offsets: span };
+    if (rng.randint(12) === 0) delete entry[pick(['dtype', 'shape', 'data_offsets'])];
+    const name = rng.randint(10) === 0 ? pick(['', '__metadata__', 'a.b', 'x'.repeat(300), '\u0000', 'é']) : `t${t}`;
+    header[name] = rng.randint(20) === 0 ? pick([null, [], 3, 'F32']) : entry;
+    offset += size;
+  }
+  if (rng.randint(3) === 0) header.__metadata__ = pick([{ format: 'pt' }, { a: 1 }, [], 'x', { b: null }, {}]);
+  const text = JSON.stringify(header) + ' '.repeat(rng.randint(8));
+  const extra = rng.randint(4) === 0 ? pick([-3, -1, 1, 8]) : 0;
+  const data = Array.from({ length: Math.max(0, offset + extra) }, () => rng.randint(256));
+  return buildFile(text, data);
+}
+
+/** What a fuzz run saw, for the assertions and for a failure message. */
+interface FuzzTally {
+  parsed: number;
+  rejected: number;
+  /** Largest bytes of tensors a parsed file produced, divided by the file's size. */
+  worstTensorRatio: number;
+  /** Largest growth of process.memoryUsage().arrayBuffers over one call, minus 4·file size. */
+  worstExcessAlloc: number;
+  /** Slowest single call, ms. */
+  slowestMs: number;
+}
+
+/**
+ * Runs readSafetensors on every file: each must parse or throw a ValueError starting
+ * "readSafetensors: "; a parsed file's tensors must not exceed 4× its size (U8/I8 widen to int32,
+ * F16/BF16 to float32), and no call may grow the ArrayBuffer heap by more than 4× the file size
+ * plus 1 MiB, whatever it then throws (allocation is bounded by the file, never by a declared shape).
+ */
+function runFuzz(label: string, files: (n: number) => Uint8Array, cases: number): FuzzTally {
+  const tally: FuzzTally = { parsed: 0, rejected: 0, worstTensorRatio: 0, worstExcessAlloc: -Infinity, slowestMs: 0 };
+  for (let n = 0; n < cases; n++) {
+    const bytes = files(n);
+    const heap = process.memoryUsage().arrayBuffers;
+    const bytesBefore = tf.memory().numBytes;
+    const t0 = performance.now();
+    try {
+      const { tensors } = readSafetensors(bytes);
+      tally.parsed++;
+      tally.worstTensorRatio = Math.max(tally.worstTensorRatio, (tf.memory().numBytes - bytesBefore) / bytes.length);
+      tf.dispose([...tensors.values()]);
+    } catch (e) {
+      if (!(e instanceof ValueError) || !e.message.startsWith('readSafetensors: ')) {
+        throw new Error(`${label} case ${n}: ${String(e)} for bytes ${Buffer.from(bytes).toString('hex')}`);
+      }
+      tally.rejected++;
+    }
+    tally.slowestMs = Math.max(tally.slowestMs, performance.now() - t0);
+    const excess = process.memoryUsage().arrayBuffers - heap - 4 * bytes.length;
+    if (excess > 2 ** 20) throw new Error(`${label} case ${n}: the call grew ArrayBuffers by ${excess} bytes beyond 4× the file size`);
+    tally.worstExcessAlloc = Math.max(tally.worstExcessAlloc, excess);
+  }
+  return tally;
+}
+
+// `npm test` runs a few hundred cases of each kind; the nightly size is
+// RESIDUAL_FUZZ_CASES=10000 (see docs/releasing.md); RESIDUAL_FUZZ_SEED picks another stream.
 describe('readSafetensors under fuzzing', () => {
   const cases = Number(process.env.RESIDUAL_FUZZ_CASES ?? 400);
+  const seed = Number(process.env.RESIDUAL_FUZZ_SEED ?? 20240611);
 
-  it(`ends every one of ${cases} mutated files in a clean parse or a ValueError, leaking nothing`, () => {
-    const rng = new Generator(Number(process.env.RESIDUAL_FUZZ_SEED ?? 20240611));
+  it(`ends every one of ${cases} mutated files in a clean parse or a ValueError, within the file's memory, leaking nothing`, () => {
+    const rng = new Generator(seed);
     const files = seeds();
     const before = tf.memory().numTensors;
-    const outcomes = { parsed: 0, rejected: 0 };
-    for (let n = 0; n < cases; n++) {
-      const bytes = mutate(files[n % files.length], rng);
-      try {
-        const { tensors } = readSafetensors(bytes);
-        outcomes.parsed++;
-        tf.dispose([...tensors.values()]);
-      } catch (e) {
-        if (!(e instanceof ValueError) || !e.message.startsWith('readSafetensors: ')) {
-          throw new Error(`case ${n}: ${String(e)} for bytes ${Buffer.from(bytes).toString('hex')}`);
-        }
-        outcomes.rejected++;
-      }
-    }
+    const tally = runFuzz('mutated', (n) => mutate(files[n % files.length], rng), cases);
     expect(tf.memory().numTensors).toBe(before);
     // Both outcomes must occur, or the mutations are not exercising the parser.
-    expect(outcomes.parsed).toBeGreaterThan(cases / 50);
-    expect(outcomes.rejected).toBeGreaterThan(cases / 4);
+    expect(tally.parsed).toBeGreaterThan(cases / 50);
+    expect(tally.rejected).toBeGreaterThan(cases / 4);
+    expect(tally.worstTensorRatio).toBeLessThanOrEqual(4);
+    expect(tally.slowestMs).toBeLessThan(1000); // no hang: every file is a few hundred bytes
+  });
+
+  it(`ends every one of ${cases} hand-crafted headers in a clean parse or a ValueError, within the file's memory, leaking nothing`, () => {
+    const rng = new Generator(seed + 1);
+    const before = tf.memory().numTensors;
+    const tally = runFuzz('crafted', () => craft(rng), cases);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tally.parsed).toBeGreaterThan(cases / 20);
+    expect(tally.rejected).toBeGreaterThan(cases / 4);
+    expect(tally.worstTensorRatio).toBeLessThanOrEqual(4);
+    expect(tally.slowestMs).toBeLessThan(1000);
   });
 });
