@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DropPath, Identity, LayerNorm, Module, type Generator } from '@residual/core';
 import { Attention } from './attention.js';
+import { fusedBlockForward } from './block-grad.js';
 import { Mlp } from './mlp.js';
 
 /** Options of {@link Block}. */
@@ -62,9 +63,21 @@ export class Block extends Module {
 
   /** Tokens [B, N, D] → [B, N, D]; caller owns the result. */
   forward(x: tf.Tensor3D): tf.Tensor3D {
+    // Without active dropout or drop path the block is one node with its own backward (block-grad.ts):
+    // the same values, a fraction of the memory under tf.variableGrads.
+    if (!this.opByOp()) return fusedBlockForward(this, x);
     return tf.tidy(() => {
       const y = tf.add(x, this.dropPath.forward(this.attn.forward(this.norm1.forward(x) as tf.Tensor3D)));
       return tf.add(y, this.dropPath.forward(this.mlp.forward(this.norm2.forward(y)))) as tf.Tensor3D;
     });
+  }
+
+  // Whether this forward needs the op-by-op path: random masks (dropout or drop path active in
+  // training mode), or a tanh GELU, whose derivative the fused backward does not implement.
+  private opByOp(): boolean {
+    if (this.mlp.act.approximate !== 'none') return true;
+    if (!this.training) return false;
+    const rates = [this.attn.attnDrop.p, this.attn.projDrop.p, this.mlp.drop.p];
+    return rates.some((p) => p > 0) || this.dropPath instanceof DropPath;
   }
 }
