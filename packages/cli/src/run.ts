@@ -6,11 +6,12 @@ import { convertCommand } from './convert-command.js';
 import { demoDataCommand } from './demo-data-command.js';
 import { detectCommand } from './detect-command.js';
 import { evalCommand } from './eval-command.js';
+import { exportCommand } from './export-command.js';
 import { SILENT_PROGRESS, barProgress, plainProgress } from './progress.js';
 import { trainCommand } from './train-command.js';
 
 /** The commands of `residual`, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand, demoDataCommand];
+export const COMMANDS: readonly Command[] = [convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand, exportCommand, demoDataCommand];
 
 const BACKENDS: readonly BackendName[] = ['node', 'wasm', 'cpu'];
 

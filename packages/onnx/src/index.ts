@@ -11,7 +11,7 @@ export {
   type OrtTensor,
 } from './onnxruntime-loader.js';
 export { OnnxruntimeDetectorEngine, type DetectorEngine } from './onnxruntime-engine.js';
-export { useEngine, type EngineName } from './use-engine.js';
+export { useEngine, ENGINE_NAMES, type EngineName } from './use-engine.js';
 export { rpnProposals } from './rpn-proposals.js';
 export {
   exportDetector,

@@ -6,6 +6,9 @@ import { OnnxruntimeDetectorEngine } from './onnxruntime-engine.js';
 /** Engines a detector can run `predict` on. */
 export type EngineName = 'tfjs' | 'onnxruntime';
 
+/** Every {@link EngineName}, for flag validation and help. */
+export const ENGINE_NAMES: readonly EngineName[] = ['tfjs', 'onnxruntime'];
+
 /**
  * Chooses the engine of `model.predict`: 'tfjs' (the default; releases an onnxruntime engine set
  * before) or 'onnxruntime' (exports the dense parts from the model's current weights and opens
