@@ -4,6 +4,7 @@ import { writeFileAtomic } from '@residual/core/node';
 import { readImage } from '@residual/data';
 import type { Detection, GeneralizedRCNN } from '@residual/faster-rcnn';
 import { MaskRCNN, toCocoResults, type CocoDetectionResult, type CompressedRle } from '@residual/mask-rcnn';
+import { ENGINE_NAMES, useEngine, type EngineName } from '@residual/onnx';
 import type { ResNetName } from '@residual/resnet';
 import { BACKBONES, DETECTORS, DETECTOR_ARCHS, type DetectorArch, type DetectorBuildOptions } from './arch-table.js';
 import { annCategoryMap, defaultCategoryMap, type CategoryMap } from './category-map.js';
@@ -29,6 +30,8 @@ export interface DetectFlags {
   ann?: string;
   identity: boolean;
   shard: Shard;
+  /** Engine of predict: 'tfjs' (default) or 'onnxruntime' (dense parts on onnxruntime-node). */
+  engine: EngineName;
 }
 
 /** Reads and checks the flags of `residual detect` (UsageError, exit 2, for anything wrong). */
@@ -56,6 +59,7 @@ export function detectFlags(ctx: CommandContext): DetectFlags {
     ann: stringFlag(ctx, 'detect', 'ann'),
     identity,
     shard: shardText === undefined ? { index: 0, count: 1 } : parseShard(shardText, 'detect'),
+    engine: choiceFlag(ctx, 'detect', 'engine', ENGINE_NAMES, 'tfjs'),
   };
 }
 
@@ -71,6 +75,7 @@ async function loadDetector(flags: DetectFlags): Promise<{ model: GeneralizedRCN
     model = DETECTORS[flags.arch](weights.backbone, { ...flags.model, numClasses });
     model.loadStateDict(weights.tensors);
     model.eval();
+    if (flags.engine !== 'tfjs') await useEngine(model, flags.engine);
     return { model, categories };
   } catch (e) {
     model?.dispose();
@@ -153,6 +158,8 @@ Flags:
   --out FILE                    write the results JSON there (default: print it on stdout)
   --draw DIR                    annotated PNGs (masks, boxes, names, scores) as DIR/<image name>.png
   --draw-threshold X            draw detections scoring at least X (default 0.5)
+  --engine tfjs|onnxruntime     run the backbone and heads on tfjs (default) or onnxruntime-node (an
+                                optional package); anchors, NMS, RoIAlign, pasting stay in TypeScript
   --shard i/n                   only the images k of the sorted list with k mod n = i (image ids
                                 stay those of the whole list, so the shards' results concatenate)
 ${DETECTOR_MODEL_HELP}`,
@@ -168,6 +175,7 @@ ${DETECTOR_MODEL_HELP}`,
     draw: { type: 'string' },
     'draw-threshold': { type: 'string' },
     shard: { type: 'string' },
+    engine: { type: 'string' },
     ...DETECTOR_MODEL_OPTIONS,
   },
   run: runDetect,

@@ -87,3 +87,11 @@ describe('residual export', () => {
     expect(r.stderr.startsWith(message)).toBe(true);
   });
 });
+
+describe('residual detect --engine', () => {
+  it('accepts only tfjs or onnxruntime (exit 2)', async () => {
+    const r = await runCli(['detect', 'image.png', '--arch', 'fasterrcnn', '--weights', 'w.safetensors', '--engine', 'gpu']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe('residual detect: --engine must be one of tfjs, onnxruntime, got "gpu"');
+  });
+});
