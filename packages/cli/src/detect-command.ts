@@ -13,6 +13,7 @@ import { UsageError } from './command.js';
 import { DETECTOR_MODEL_HELP, DETECTOR_MODEL_OPTIONS, detectorModelOptions, loadDetectorWeights } from './detector-options.js';
 import { drawDetections } from './draw-detections.js';
 import { choiceFlag, numberFlag, positionals, stringFlag } from './flag-values.js';
+import { DetectPool, forEachInOrder, fromPlainDetection } from './detect-pool.js';
 import { listImages, parseShard, shardImages, type Shard } from './image-list.js';
 
 /** The validated flags of `residual detect`. */
@@ -32,6 +33,8 @@ export interface DetectFlags {
   shard: Shard;
   /** Engine of predict: 'tfjs' (default) or 'onnxruntime' (dense parts on onnxruntime-node). */
   engine: EngineName;
+  /** Worker threads (1: detect in this thread). */
+  workers: number;
 }
 
 /** Reads and checks the flags of `residual detect` (UsageError, exit 2, for anything wrong). */
@@ -60,23 +63,27 @@ export function detectFlags(ctx: CommandContext): DetectFlags {
     identity,
     shard: shardText === undefined ? { index: 0, count: 1 } : parseShard(shardText, 'detect'),
     engine: choiceFlag(ctx, 'detect', 'engine', ENGINE_NAMES, 'tfjs'),
+    workers: numberFlag(ctx, 'detect', 'workers', 1, { integer: true, min: 1 }),
   };
 }
 
-/** Builds the detector of `flags` with the weights loaded (eval mode) and its category map. */
-async function loadDetector(flags: DetectFlags): Promise<{ model: GeneralizedRCNN; categories: CategoryMap }> {
+/** The category map of `--ann` (or the default one) for a detector with `numClasses` classes. */
+async function categoryMap(flags: DetectFlags, numClasses: number): Promise<CategoryMap> {
+  return flags.ann ? annCategoryMap(flags.ann, numClasses, flags.identity) : defaultCategoryMap(numClasses);
+}
+
+/** Builds the detector of `flags` with the weights loaded (eval mode), its category map and class count. */
+export async function loadDetector(flags: DetectFlags): Promise<{ model: GeneralizedRCNN; categories: CategoryMap; numClasses: number }> {
   const weights = await loadDetectorWeights(flags.weights, flags.arch, flags.backbone);
   let model: GeneralizedRCNN | undefined;
   try {
     const numClasses = flags.numClasses ?? weights.numClasses;
-    const categories = flags.ann
-      ? await annCategoryMap(flags.ann, numClasses, flags.identity)
-      : defaultCategoryMap(numClasses);
+    const categories = await categoryMap(flags, numClasses);
     model = DETECTORS[flags.arch](weights.backbone, { ...flags.model, numClasses });
     model.loadStateDict(weights.tensors);
     model.eval();
     if (flags.engine !== 'tfjs') await useEngine(model, flags.engine);
-    return { model, categories };
+    return { model, categories, numClasses };
   } catch (e) {
     model?.dispose();
     throw e;
@@ -86,28 +93,57 @@ async function loadDetector(flags: DetectFlags): Promise<{ model: GeneralizedRCN
 }
 
 /** Detections of one image: Mask R-CNN's masks come as COCO RLE (one H×W byte mask alive at a time). */
-async function predictOne(model: GeneralizedRCNN, image: tf.Tensor3D): Promise<Detection & { masks?: CompressedRle[] }> {
+export async function predictOne(model: GeneralizedRCNN, image: tf.Tensor3D): Promise<Detection & { masks?: CompressedRle[] }> {
   if (model instanceof MaskRCNN) return (await model.predict([image], { maskFormat: 'rle' }))[0];
   return (await model.predict([image]))[0];
+}
+
+/** Detections of one image file (the caller disposes the tensors), a category map, and how to stop. */
+interface FileDetector {
+  detectFile(file: string): Promise<Detection & { masks?: CompressedRle[] }>;
+  categories: CategoryMap;
+  close(): Promise<void>;
+}
+
+/** The detector in this thread: one image at a time. */
+async function localDetector(flags: DetectFlags): Promise<FileDetector> {
+  const { model, categories } = await loadDetector(flags);
+  const detectFile = async (file: string): Promise<Detection & { masks?: CompressedRle[] }> => {
+    const image = await readImage(file);
+    try {
+      return await predictOne(model, image);
+    } finally {
+      image.dispose();
+    }
+  };
+  return { detectFile, categories, close: async () => model.dispose() };
+}
+
+/** `--workers N`: a pool of worker threads, each with its own detector. */
+async function poolDetector(flags: DetectFlags, backend: string | undefined): Promise<FileDetector> {
+  const pool = await DetectPool.start(flags.workers, { flags, backend });
+  try {
+    const categories = await categoryMap(flags, pool.numClasses);
+    return { detectFile: async (file) => fromPlainDetection(await pool.detect(file)), categories, close: () => pool.close() };
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
 }
 
 async function runDetect(ctx: CommandContext): Promise<void> {
   const flags = detectFlags(ctx);
   const images = shardImages(await listImages(flags.inputs), flags.shard);
   await ctx.initBackend();
-  const { model, categories } = await loadDetector(flags);
+  const { detectFile, categories, close } = flags.workers > 1 ? await poolDetector(flags, ctx.common.backend) : await localDetector(flags);
   const imageIds = images.map(({ file, index }) => categories.imageId(file, index));
   const results: CocoDetectionResult[] = [];
   const progress = ctx.progress('detect', images.length);
   try {
-    for (const [i, { file }] of images.entries()) {
-      const image = await readImage(file);
-      let detection;
-      try {
-        detection = await predictOne(model, image);
-      } finally {
-        image.dispose();
-      }
+    // Workers run ahead (two images each); results are written in input order, as with one thread.
+    const lookahead = flags.workers > 1 ? 2 * flags.workers : 1;
+    await forEachInOrder(images.map(({ file }) => file), detectFile, lookahead, async (detection, i) => {
+      const { file } = images[i];
       try {
         results.push(...toCocoResults([detection], [imageIds[i]], (label) => categories.categoryId(label)));
         if (flags.draw) {
@@ -119,10 +155,10 @@ async function runDetect(ctx: CommandContext): Promise<void> {
         tf.dispose([detection.boxes, detection.scores, detection.labels]);
       }
       progress.tick(`${file} ${detection.scores.shape[0]} detections`);
-    }
+    });
   } finally {
     progress.done();
-    model.dispose();
+    await close();
   }
   const text = JSON.stringify(results);
   if (flags.out) await writeFileAtomic(flags.out, new TextEncoder().encode(text));
@@ -139,7 +175,8 @@ export const detectCommand: Command = {
   help: `Usage: residual detect IMAGES... | DIR --arch fasterrcnn|maskrcnn --weights FILE
                        [--backbone NAME] [--num-classes N] [--score-threshold 0.05]
                        [--ann COCO.json] [--label-map identity] [--out results.json]
-                       [--draw DIR] [--draw-threshold 0.5] [--shard i/n] [model flags]
+                       [--draw DIR] [--draw-threshold 0.5] [--shard i/n] [--workers N]
+                       [model flags]
 
 Runs a detector on images (and on every image of each DIR), in path order, and writes COCO
 results (image_id, category_id, bbox as x,y,w,h, score; segmentation as compressed RLE for
@@ -162,6 +199,8 @@ Flags:
                                 optional package); anchors, NMS, RoIAlign, pasting stay in TypeScript
   --shard i/n                   only the images k of the sorted list with k mod n = i (image ids
                                 stay those of the whole list, so the shards' results concatenate)
+  --workers N                   detect in N worker threads, each with its own copy of the model
+                                (data-parallel over images; the same results, in the same order)
 ${DETECTOR_MODEL_HELP}`,
   options: {
     arch: { type: 'string' },
@@ -176,6 +215,7 @@ ${DETECTOR_MODEL_HELP}`,
     'draw-threshold': { type: 'string' },
     shard: { type: 'string' },
     engine: { type: 'string' },
+    workers: { type: 'string' },
     ...DETECTOR_MODEL_OPTIONS,
   },
   run: runDetect,
