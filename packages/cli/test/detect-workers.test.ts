@@ -39,6 +39,8 @@ describe('residual detect --workers', () => {
     model.dispose();
   }, 120000);
 
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true })); // the weights take 120 MB
+
   let oneThread = '';
 
   it('gives the same results, masks included, in the same order as one thread', async () => {
