@@ -10,7 +10,7 @@ export {
   type OrtSessionOptions,
   type OrtTensor,
 } from './onnxruntime-loader.js';
-export { OnnxruntimeDetectorEngine, type DetectorEngine } from './onnxruntime-engine.js';
+export { OnnxruntimeDetectorEngine, DENSE_STAGES, type DetectorEngine, type EngineStage } from './onnxruntime-engine.js';
 export { useEngine, ENGINE_NAMES, type EngineName } from './use-engine.js';
 export { rpnProposals } from './rpn-proposals.js';
 export {
@@ -20,3 +20,4 @@ export {
   type DetectorPartManifest,
   type ExportDetectorOptions,
 } from './detector-export.js';
+export { benchResnet50Forward, type BenchResnetOptions, type BenchResult } from './bench-resnet.js';

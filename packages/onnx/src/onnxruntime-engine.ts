@@ -17,6 +17,29 @@ import { toOnnx } from './to-onnx.js';
 /** The engine interface of GeneralizedRCNN (`model.engine`). */
 export type DetectorEngine = NonNullable<GeneralizedRCNN['engine']>;
 
+/** Stages of {@link OnnxruntimeDetectorEngine.predict}, in order, and `total`. */
+export type EngineStage =
+  | 'transform'
+  | 'backbone'
+  | 'rpnHead'
+  | 'proposals'
+  | 'boxRoiPool'
+  | 'boxHead'
+  | 'postprocess'
+  | 'maskRoiPool'
+  | 'maskHead'
+  | 'maskInference'
+  | 'paste'
+  | 'total';
+
+/** The stages that run in onnxruntime. */
+export const DENSE_STAGES: readonly EngineStage[] = ['backbone', 'rpnHead', 'boxHead', 'maskHead'];
+
+function emptyTimings(): Record<EngineStage, number> {
+  const stages: EngineStage[] = ['transform', 'backbone', 'rpnHead', 'proposals', 'boxRoiPool', 'boxHead', 'postprocess', 'maskRoiPool', 'maskHead', 'maskInference', 'paste', 'total'];
+  return Object.fromEntries(stages.map((k) => [k, 0])) as Record<EngineStage, number>;
+}
+
 /** Sessions of the dense parts (NHWC graphs built from the model's weights). */
 interface Sessions {
   backbone: OnnxSession;
@@ -51,8 +74,23 @@ function partsOf(model: GeneralizedRCNN): Parts {
  */
 export class OnnxruntimeDetectorEngine implements DetectorEngine {
   readonly name = 'onnxruntime';
+  /**
+   * Wall time of each stage of the last `predict`, ms. Dense stages (backbone, rpnHead, boxHead,
+   * maskHead) run in onnxruntime and include the copies in and out; the others are TypeScript.
+   */
+  readonly lastTimings: Record<EngineStage, number> = emptyTimings();
 
   private constructor(private readonly sessions: Sessions) {}
+
+  // Runs one stage (sync or async) and adds its wall time to lastTimings.
+  private async timed<T>(stage: EngineStage, fn: () => T | Promise<T>): Promise<T> {
+    const t = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.lastTimings[stage] += performance.now() - t;
+    }
+  }
 
   /** Exports the model's dense parts (NHWC layout, dynamic sizes) and opens an onnxruntime session for each. */
   static async create(model: GeneralizedRCNN, options: OnnxSessionOptions = {}): Promise<OnnxruntimeDetectorEngine> {
@@ -89,53 +127,61 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
   /** GeneralizedRCNN.predict on this engine: detections in input pixels (masks pasted for Mask R-CNN); caller owns them. */
   async predict(model: GeneralizedRCNN, images: readonly tf.Tensor3D[]): Promise<Detection[]> {
     const parts = partsOf(model);
+    const start = performance.now();
+    Object.assign(this.lastTimings, emptyTimings());
     const owned: tf.Tensor[] = [];
     const keep = <T extends tf.Tensor>(t: T): T => (owned.push(t), t);
     try {
       const originalSizes = images.map((im) => [im.shape[0], im.shape[1]] as [number, number]);
-      const { images: batch } = model.transform.forward(images);
+      const { images: batch } = await this.timed('transform', () => model.transform.forward(images));
       keep(batch.tensor);
       // Dense: backbone + FPN, then the RPN head on every level.
-      const features = await this.sessions.backbone.run({ input: batch.tensor });
+      const features = await this.timed('backbone', () => this.sessions.backbone.run({ input: batch.tensor }));
       owned.push(...features.values());
       const maps = features as Map<string, tf.Tensor4D>;
-      const head = await this.sessions.rpnHead.run(Object.fromEntries(maps));
+      const head = await this.timed('rpnHead', () => this.sessions.rpnHead.run(Object.fromEntries(maps)));
       owned.push(...head.values());
       const levels = [...maps.keys()];
-      const proposals = rpnProposals(
-        parts.rpn,
-        batch,
-        [...maps.values()],
-        levels.map((l) => head.get(`logits.${l}`) as tf.Tensor4D),
-        levels.map((l) => head.get(`bbox_reg.${l}`) as tf.Tensor4D),
+      const proposals = await this.timed('proposals', () =>
+        rpnProposals(
+          parts.rpn,
+          batch,
+          [...maps.values()],
+          levels.map((l) => head.get(`logits.${l}`) as tf.Tensor4D),
+          levels.map((l) => head.get(`bbox_reg.${l}`) as tf.Tensor4D),
+        ),
       );
       owned.push(...proposals);
       const detections = await this.boxBranch(parts.roiHeads, maps, proposals, batch);
       owned.push(...detections.flatMap((d) => [d.boxes, d.scores, d.labels]));
       const withMasks = parts.mask ? await this.maskBranch(parts.mask, maps, detections, batch) : detections;
       owned.push(...withMasks.flatMap((d) => (d.masks instanceof tf.Tensor ? [d.masks] : [])));
-      return tf.tidy(() => model.transform.postprocess(withMasks, batch.imageSizes, originalSizes));
+      return await this.timed('paste', () => tf.tidy(() => model.transform.postprocess(withMasks, batch.imageSizes, originalSizes)));
     } finally {
       tf.dispose(owned);
+      this.lastTimings.total = performance.now() - start;
     }
   }
 
   // box_roi_pool (TS) → box head + predictor (onnxruntime) → postprocess (TS); detections in batch pixels.
   private async boxBranch(roiHeads: RoIHeads, maps: Map<string, tf.Tensor4D>, proposals: tf.Tensor2D[], batch: ImageList): Promise<Detection[]> {
-    const pooled = roiHeads.boxRoiPool.forward(maps, proposals, batch.imageSizes); // [R,P,P,C]
+    const pooled = await this.timed('boxRoiPool', () => roiHeads.boxRoiPool.forward(maps, proposals, batch.imageSizes)); // [R,P,P,C]
     let out: Map<string, tf.Tensor>;
     try {
-      out = pooled.shape[0] > 0 ? await this.sessions.boxHead.run({ input: pooled }) : emptyBoxOutputs(roiHeads);
+      out = pooled.shape[0] > 0 ? await this.timed('boxHead', () => this.sessions.boxHead.run({ input: pooled })) : emptyBoxOutputs(roiHeads);
     } finally {
       pooled.dispose();
     }
     try {
-      return postprocessDetections(out.get('class_logits') as tf.Tensor2D, out.get('box_regression') as tf.Tensor2D, proposals, batch.imageSizes, {
-        boxCoder: roiHeads.boxCoder,
-        scoreThresh: roiHeads.scoreThresh,
-        nmsThresh: roiHeads.nmsThresh,
-        detectionsPerImg: roiHeads.detectionsPerImg,
-      });
+      const [classLogits, boxRegression] = [out.get('class_logits') as tf.Tensor2D, out.get('box_regression') as tf.Tensor2D];
+      return await this.timed('postprocess', () =>
+        postprocessDetections(classLogits, boxRegression, proposals, batch.imageSizes, {
+          boxCoder: roiHeads.boxCoder,
+          scoreThresh: roiHeads.scoreThresh,
+          nmsThresh: roiHeads.nmsThresh,
+          detectionsPerImg: roiHeads.detectionsPerImg,
+        }),
+      );
     } finally {
       tf.dispose([...out.values()]);
     }
@@ -144,11 +190,11 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
   // mask_roi_pool (TS) → mask head + predictor (onnxruntime) → the labelled class's probabilities (TS).
   private async maskBranch(heads: MaskRoIHeads, maps: Map<string, tf.Tensor4D>, detections: Detection[], batch: ImageList): Promise<Detection[]> {
     const session = this.sessions.maskHead as OnnxSession;
-    const pooled = heads.maskRoiPool.forward(maps, detections.map((d) => d.boxes), batch.imageSizes); // [K,M,M,C]
+    const pooled = await this.timed('maskRoiPool', () => heads.maskRoiPool.forward(maps, detections.map((d) => d.boxes), batch.imageSizes)); // [K,M,M,C]
     let logits: tf.Tensor4D;
     try {
       if (pooled.shape[0] > 0) {
-        logits = (await session.run({ input: pooled })).get('mask_logits') as tf.Tensor4D;
+        logits = (await this.timed('maskHead', () => session.run({ input: pooled }))).get('mask_logits') as tf.Tensor4D;
       } else {
         // No detections: nothing to run; maskrcnnInference answers with [0,M,M] per image.
         const m = 2 * pooled.shape[1];
@@ -158,7 +204,7 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
       pooled.dispose();
     }
     try {
-      const probs = maskrcnnInference(logits, detections.map((d) => d.labels));
+      const probs = await this.timed('maskInference', () => maskrcnnInference(logits, detections.map((d) => d.labels)));
       return detections.map((d, i) => ({ ...d, masks: probs[i] }));
     } finally {
       logits.dispose();
