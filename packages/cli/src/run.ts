@@ -7,11 +7,15 @@ import { demoDataCommand } from './demo-data-command.js';
 import { detectCommand } from './detect-command.js';
 import { evalCommand } from './eval-command.js';
 import { exportCommand } from './export-command.js';
+import { pretrainCommand } from './pretrain-command.js';
 import { SILENT_PROGRESS, barProgress, plainProgress } from './progress.js';
+import { reconstructCommand } from './reconstruct-command.js';
 import { trainCommand } from './train-command.js';
 
 /** The commands of `residual`, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand, exportCommand, demoDataCommand];
+export const COMMANDS: readonly Command[] = [
+  convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand, pretrainCommand, reconstructCommand, exportCommand, demoDataCommand,
+];
 
 const BACKENDS: readonly BackendName[] = ['node', 'wasm', 'cpu'];
 
