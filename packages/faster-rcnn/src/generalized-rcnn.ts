@@ -42,10 +42,7 @@ export class GeneralizedRCNN extends Module {
   readonly backbone: Backbone & Module;
   readonly rpn: ProposalGenerator;
   readonly roiHeads: DetectionHeads;
-  /**
-   * Engine of {@link predict}: null (default) runs the tfjs forward; set one (see @residual/onnx's
-   * `useEngine`) to run inference elsewhere. `forward` and `forwardTrain` always use tfjs.
-   */
+  /** Engine of {@link predict}: null (default) runs the tfjs forward; @residual/onnx's `useEngine` sets another one. */
   engine: DetectorEngine | null = null;
 
   constructor(transform: GeneralizedRCNNTransform, backbone: Backbone & Module, rpn: ProposalGenerator, roiHeads: DetectionHeads) {
