@@ -20,7 +20,7 @@ export type RCNNOutput = {
 };
 
 /**
- * Another engine for {@link GeneralizedRCNN.predict} (e.g. @residual/onnx's onnxruntime engine): it
+ * Another engine for {@link GeneralizedRCNN.predict} (such as `@residual/onnx`'s onnxruntime engine): it
  * receives the model and the images and returns what `predict` would (detections in input pixels,
  * eval semantics, caller owns every tensor). It may run the dense parts elsewhere, asynchronously,
  * and use the model's own parts (transform, anchors, RoI pooling, postprocessing) for the rest.
@@ -42,7 +42,7 @@ export class GeneralizedRCNN extends Module {
   readonly backbone: Backbone & Module;
   readonly rpn: ProposalGenerator;
   readonly roiHeads: DetectionHeads;
-  /** Engine of {@link predict}: null (default) runs the tfjs forward; @residual/onnx's `useEngine` sets another one. */
+  /** Engine of {@link predict}: null (default) runs the tfjs forward; `useEngine` of `@residual/onnx` sets another one. */
   engine: DetectorEngine | null = null;
 
   constructor(transform: GeneralizedRCNNTransform, backbone: Backbone & Module, rpn: ProposalGenerator, roiHeads: DetectionHeads) {
