@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Generator, StateDictError, ValueError, formatShape } from '@residual/core';
 import { IMAGENET_MEAN, IMAGENET_STD, readImage } from '@residual/data';
 import { MaskedAutoencoderViT, reconstruct, unwrapStateDict, type MaeModelConfig } from '@residual/mae';
-import { writeReconstructionGrid } from '@residual/mae/node';
+import { MaeCheckpointDir, writeReconstructionGrid } from '@residual/mae/node';
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from './command.js';
 import { numberFlag, positionals, stringFlag } from './flag-values.js';
@@ -18,7 +18,9 @@ const HEADS: Record<number, number> = { 24: 3, 32: 4, 512: 16, 768: 12, 1024: 16
 /** Weights file or checkpoint directory → the model file and, when one lies beside it, trainer.json's config. */
 async function locate(weights: string): Promise<{ file: string; config: MaeModelConfig | null }> {
   const isDir = await fs.stat(weights).then((s) => s.isDirectory(), () => false);
-  const file = isDir ? path.join(weights, 'model.safetensors') : weights;
+  // the root of a pretrain run (CKPT/latest) or one checkpoint directory of it
+  const dir = isDir ? ((await new MaeCheckpointDir(weights).latest()) ?? weights) : null;
+  const file = dir === null ? weights : path.join(dir, 'model.safetensors');
   const trainer = path.join(path.dirname(file), 'trainer.json');
   const text = await fs.readFile(trainer, 'utf8').catch(() => null);
   if (text === null) return { file, config: null };
@@ -127,12 +129,13 @@ export const reconstructCommand: Command = {
 Masks each image at random, runs a pre-trained Masked Autoencoder and writes DIR/<name>.png with
 the original, the masked input, the reconstruction and the reconstruction with the visible patches
 pasted back (as mae_visualize.ipynb). Images are resized to the model's input side and normalised
-with the ImageNet mean and std. The weights are a checkpoint directory of residual pretrain (or its
-model.safetensors: the trainer.json beside it gives the model), or official MAE weights with the
+with the ImageNet mean and std. The weights are the --out directory of residual pretrain (its latest
+checkpoint), one of its checkpoint directories or their model.safetensors (trainer.json beside it
+gives the model), or official MAE weights with the
 decoder (e.g. mae_visualize_vit_large.pth), whose architecture is read from the tensor shapes.
 
 Flags:
-  --weights FILE|DIR   MAE weights with torch keys, including the decoder
+  --weights FILE|DIR   MAE weights with torch keys, including the decoder, or a pretrain checkpoint directory
   --out DIR            where the PNGs go (created if missing)
   --mask-ratio X       fraction of patches removed (default 0.75)
   --seed N             seed of the masks (default 0)

@@ -57,13 +57,14 @@ describe('residual reconstruct', () => {
     expect(png.data).toEqual(await expectedGrid(photo, 3));
   });
 
-  it('reads the model from a checkpoint directory of residual pretrain, and gives JSON', async () => {
+  it('reads the model from the latest checkpoint of a residual pretrain directory, and gives JSON', async () => {
     const optimizer = new AdamW([...model.trainableParameters().values()], { lr: 1e-3 });
     const trainer = new MaePretrainer(model, optimizer, { lr: 1e-3, warmupEpochs: 0, epochs: 1, itersPerEpoch: 1 });
-    const ckpt = await new MaeCheckpointDir(path.join(dir, 'ckpt')).save(trainer.checkpoint());
+    const root = path.join(dir, 'ckpt');
+    await new MaeCheckpointDir(root).save(trainer.checkpoint());
     optimizer.dispose();
     const out = path.join(dir, 'out2');
-    const { code, stdout } = await runCli(['reconstruct', '--weights', ckpt, photo, '--out', out, '--mask-ratio', '0.5', '--json']);
+    const { code, stdout } = await runCli(['reconstruct', '--weights', root, photo, '--out', out, '--mask-ratio', '0.5', '--json']);
     expect(code).toBe(0);
     const [result] = JSON.parse(stdout) as Array<{ image: string; output: string; loss: number }>;
     expect(result).toMatchObject({ image: photo, output: path.join(out, 'photo.png') });
