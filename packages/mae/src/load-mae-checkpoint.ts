@@ -34,8 +34,8 @@ const FINETUNE_MISSING_OK = new Set(['head.weight', 'head.bias', 'fc_norm.weight
  * drops decoder keys and `mask_token`, drops `head.*` of another shape, loads non-strictly and then
  * re-initialises a missing head weight trunc-normal(std 2e-5). Only `head.*` and `fc_norm.*` may be
  * missing (the official assertion); anything else throws a StateDictError. A ViT built with its own
- * `head` (the linear probe's, {@link linearProbeHead}) keeps that head as built, as main_linprobe.py. `norm.*` comes back as
- * unexpected when `globalPool` is on. The position embedding is not interpolated: for another image
+ * `head` (the linear probe's, {@link linearProbeHead}) keeps that head as built, as main_linprobe.py.
+ * `norm.*` comes back as unexpected when `globalPool` is on. The position embedding is not interpolated: for another image
  * size, replace `pos_embed` with `interpolatePosEmbed` (@residual/vit) first. Tensors are copied; the source stays the caller's.
  */
 export function loadMaeEncoder(
