@@ -6,7 +6,8 @@
 // For each public package: `npm pack` into a scratch folder, check the tarball holds only dist/**
 // (js, d.ts, maps), package.json, README.md and LICENSE; then, in an empty folder, `npm install` of
 // only that tarball and its @residual dependencies' tarballs (local npm cache first) and check that
-// node_modules/@residual holds exactly that set; then (a) the README's first ```ts example,
+// node_modules/@residual holds exactly that set; then (a) the README's first ```ts example (with the
+// package's optional peer dependencies installed, as a user of that example would),
 // transpiled to ESM, runs as written; (b) `require` and `import` of every entry point work, and ESM
 // sees every CJS name; (c) `tsc --noEmit` resolves the types of every runtime export. Prints a table
 // and the details of each failure; exits 1 if anything failed. Not part of `npm test`: it is slow.
@@ -14,7 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkTarballFiles, checkTypes, installTarballs, loadEntryPoints, runReadmeExample, sh, tail } from './lib/checks.mjs';
+import { checkTarballFiles, checkTypes, installOptionalPeers, installTarballs, loadEntryPoints, runReadmeExample, sh, tail } from './lib/checks.mjs';
 import { ROOT, dependencyClosure, workspacePackages } from './lib/workspace.mjs';
 
 const { values: opt } = parseArgs({
@@ -101,8 +102,10 @@ async function checkPackage(p, packages, tarballs, work, row) {
   log(`${p.name}: npm install ${closure.length} tarball(s)`);
   row.install = await installTarballs(dir, closure.map((n) => tarballs.get(n)), closure);
   if (!row.install.ok) return;
+  const peers = await installOptionalPeers(p, dir);
+  if (peers) log(`${p.name}: optional peers ${peers.ok ? peers.note : 'FAILED'}`);
   log(`${p.name}: README example`);
-  row.readme = await runReadmeExample(p, dir, Number(opt['readme-timeout']));
+  row.readme = peers && !peers.ok ? peers : await runReadmeExample(p, dir, Number(opt['readme-timeout']));
   const loaded = await loadEntryPoints(p, dir);
   row.cjs = loaded.cjs;
   row.esm = loaded.esm;

@@ -78,6 +78,27 @@ export async function installTarballs(dir, tarballs, expected) {
   return { ok: true, note: `${got.length} @residual`, ms: r.ms };
 }
 
+/**
+ * Installs the package's optional peer dependencies (peerDependenciesMeta … optional) that the
+ * workspace itself has installed, at that version (so the npm cache serves it): its README example
+ * may use them as a user would install them alongside (onnxruntime-node for @residual/onnx). Uses
+ * the workspace's .npmrc (it skips onnxruntime-node's GPU download). Optional peers the workspace
+ * lacks (core's @tensorflow/tfjs-node) are not installed. Resolves { ok, note, detail }, or null
+ * when there is nothing to install.
+ */
+export async function installOptionalPeers(p, dir) {
+  const optional = Object.entries(p.pkg.peerDependenciesMeta ?? {}).filter(([, m]) => m?.optional).map(([name]) => name);
+  const specs = optional
+    .map((name) => join(ROOT, 'node_modules', name, 'package.json'))
+    .filter((file) => existsSync(file))
+    .map((file) => JSON.parse(readFileSync(file, 'utf8')))
+    .map((pkg) => `${pkg.name}@${pkg.version}`);
+  if (specs.length === 0) return null;
+  if (existsSync(join(ROOT, '.npmrc'))) writeFileSync(join(dir, '.npmrc'), readFileSync(join(ROOT, '.npmrc')));
+  const r = await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...specs], { cwd: dir, timeoutS: 400 });
+  return r.code === 0 ? { ok: true, note: specs.join(', ') } : { ok: false, note: 'optional peers failed', detail: tail(r.out) };
+}
+
 /** Transpiles the README's first ```ts example to ESM and runs it as readme-example.mjs. */
 export async function runReadmeExample(p, dir, timeoutS) {
   const readmePath = join(p.dir, 'README.md');
