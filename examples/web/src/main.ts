@@ -1,24 +1,10 @@
 // The page: picks an image and weights, and shows what the model worker returns. Nothing heavy runs
 // here; every tensor lives in the worker (src/model-worker.ts).
 import { WorkerModel, type WorkerEndpoint } from '@residual/core/worker';
+import type { DemoState } from './demo-state.js';
 import type { DetectorOptions, DetectResponse, LoadedDetector, ReconstructResponse } from './protocol.js';
 import { detectionColor } from './detection-color.js';
 import { sampleScene, type RgbaImage } from './sample-scene.js';
-
-/** What the page exposes for tests and the console: its state and the last detection. */
-export interface DemoState {
-  state: 'starting' | 'idle' | 'loading' | 'running' | 'done' | 'error';
-  backend?: string;
-  error?: string;
-  last?: Omit<DetectResponse, 'rendered'>;
-  lastMae?: { width: number; height: number; ms: number };
-}
-
-declare global {
-  interface Window {
-    residualDemo: DemoState;
-  }
-}
 
 const demo: DemoState = { state: 'starting' };
 window.residualDemo = demo;
