@@ -70,6 +70,21 @@ describe('CocoDataset.load on a malformed annotation file', () => {
   });
 });
 
+describe('CocoDataset.get on a malformed segmentation', () => {
+  it.each([
+    ['an RLE of another image size', { size: [8, 8], counts: [64] }, 'annToRle: segmentation.size is [8,8], expected [4,6] (the image size)'],
+    ['a polygon with an odd number of coordinates', [[0, 0, 2, 0, 2]], 'polygonsToRle: polygons[0] must be [x0, y0, x1, y1, …] (an even number ≥ 2 of finite numbers), got 5 values'],
+    ['a polygon with a string coordinate', [[0, 0, 2, 0, '2', 2]], 'polygonsToRle: polygons[0] must be [x0, y0, x1, y1, …] (an even number ≥ 2 of finite numbers), got 6 values (not all finite)'],
+    ['RLE counts that are neither a list nor a string', { size: [H, W], counts: 5 }, 'annToRle: segmentation.counts must be a number[] or a string, got number'],
+  ])('rejects %s, naming the image, the file and the annotation', async (_what, segmentation, message) => {
+    const file = await writeJson({ images: [image(1)], annotations: [ann(5, [0, 0, 2, 2], { segmentation })], categories });
+    const ds = await CocoDataset.load(file, dir);
+    const before = tf.memory().numTensors;
+    await expect(ds.get(0)).rejects.toMatchObject(valueError(`CocoDataset.get: image id 1 (${file}): annotation id 5: ${message}`));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('CocoDataset boxes that torchvision skips', () => {
   it('skips zero-size, negative-size and outside boxes after clamping; keeps thin and partly outside ones, clamped', async () => {
     const anns = [
