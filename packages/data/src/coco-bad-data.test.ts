@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '@residual/test-utils';
 import sharp from 'sharp';
 import { CocoDataset } from './coco-dataset.js';
+import { DataLoader } from './data-loader.js';
 import { disposeSample } from './sample.js';
 
 // Issue 10's bad-data suite: every kind of broken COCO input ends in a ValueError that names the
@@ -197,5 +198,24 @@ describe('CocoDataset image files', () => {
     png[idat + 8] ^= 0xff; // inside the compressed data: the chunk's CRC no longer matches
     await writeFile(path.join(dir, 'bad-crc.png'), png);
     await rejected('bad-crc.png');
+  });
+
+  it('stops a DataLoader epoch at a corrupt image with its error, after disposing what was prefetched', async () => {
+    await writeFile(path.join(dir, 'half.png'), (await readFile(path.join(dir, 'ok.png'))).subarray(0, 40));
+    const images = [image(1), image(2), image(3, { file_name: 'half.png' }), image(4)];
+    const ds = await CocoDataset.load(await writeJson({ images, annotations: [], categories }), dir);
+    const before = tf.memory().numTensors;
+    const seen: number[] = [];
+    const epoch = async (): Promise<void> => {
+      for await (const batch of new DataLoader(ds, { batchSize: 1, prefetch: 3 })) {
+        seen.push(batch[0].target.imageId);
+        batch.forEach(disposeSample);
+      }
+    };
+    await expect(epoch()).rejects.toMatchObject(
+      valueError(`CocoDataset.get: image id 3: decodeImage: cannot decode ${path.join(dir, 'half.png')}: corrupt, truncated or not an image`),
+    );
+    expect(seen).toEqual([1, 2]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
