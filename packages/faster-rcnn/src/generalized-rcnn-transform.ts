@@ -97,8 +97,8 @@ export class GeneralizedRCNNTransform extends Module {
    * both `[h, w]`): x · `f32(W)/f32(w')`, y · `f32(H)/f32(h')`. Returns new detections: boxes rescaled,
    * scores and labels cloned (caller owns them); the inputs are not disposed. Every other field of a
    * detection (`masks`, or whatever a custom head adds) is carried over untouched — the same value, not a
-   * copy — as torchvision keeps the keys it does not map; Mask R-CNN's transform then pastes `masks` into
-   * the image (torchvision maps masks in this method; here that belongs to @residual/mask-rcnn).
+   * copy — as torchvision keeps the keys it does not map. Pasting `masks` into the image, which
+   * torchvision does in this method, is Mask R-CNN's transform's job here (`MaskRCNNTransform`).
    */
   postprocess(
     detections: readonly Detection[],
