@@ -1,6 +1,6 @@
 import { LayerNorm, type Linear } from '@residual/core';
 import type { Attention, Block, Mlp, VisionTransformer } from '@residual/vit';
-import { emitConv, emitGelu, emitLayer, emitLayerNorm, hostWeights } from './layer-emitters.js';
+import { emitConv, emitGelu, emitLayer, emitLayerNorm } from './layer-emitters.js';
 import type { OnnxGraph } from './onnx-graph.js';
 
 /** timm's Attention on tokens [B,N,D]: fused qkv → heads → softmax(q·kᵀ·scale)·v → proj. */
@@ -39,10 +39,9 @@ export function emitVisionTransformer(g: OnnxGraph, vit: VisionTransformer, x: s
   const grid = emitConv(g, vit.patchEmbed.proj, x, 'patch_embed.proj'); // [N,D,h,w]
   const flat = g.node('Reshape', [grid, g.int64s('tokens_shape', [0, d, -1])], {}, 'patch_embed.flat'); // [N,D,L]
   const patches = g.node('Transpose', [flat], { perm: { ints: [0, 2, 1] } }, 'patch_embed.tokens'); // [N,L,D]
-  const w = hostWeights(vit);
-  const cls = w.get('cls_token');
-  const pos = w.get('pos_embed');
-  if (!cls || !pos) throw new Error('toOnnx: VisionTransformer has no cls_token or pos_embed');
+  // The tokens are stored in torch's layout already; read just these two.
+  const cls = { values: vit.clsToken.dataSync() as Float32Array, shape: [...vit.clsToken.shape] };
+  const pos = { values: vit.posEmbed.dataSync() as Float32Array, shape: [...vit.posEmbed.shape] };
   const batch = g.node('Slice', [g.node('Shape', [patches], {}, 'tokens_dims'), g.int64s('starts0', [0]), g.int64s('ends1', [1])], {}, 'batch');
   const clsShape = g.node('Concat', [batch, g.int64s('one_d', [1, d])], { axis: { i: 0 } }, 'cls_shape');
   const clsTokens = g.node('Expand', [g.floats('cls_token', cls.values, cls.shape), clsShape], {}, 'cls_tokens'); // [N,1,D]
