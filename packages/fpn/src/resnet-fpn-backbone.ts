@@ -15,6 +15,8 @@ export interface ResnetFpnBackboneOptions {
   extraBlocks?: ExtraFpnBlock | null;
   /** ResNet weights in torch keys (incl. fc, e.g. an ImageNet checkpoint), loaded strictly before extraction. Borrowed. */
   weights?: StateDict;
+  /** Channels of every pyramid level. Default 256 (torchvision); smaller makes a lighter detector. */
+  outChannels?: number;
   /** Source of the random init (default: the process-wide generator). */
   generator?: Generator;
 }
@@ -25,11 +27,14 @@ const FREEZE_ORDER = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'];
  * torchvision's `resnet_fpn_backbone(backbone_name=name, …)`: builds the named ResNet, loads
  * `weights`, freezes every parameter outside the first `trainableLayers` of [layer4, layer3, layer2,
  * layer1, conv1] (plus bn1 at 5) with `trainable = false`, and wraps it in a {@link BackboneWithFPN}
- * with `in_channels_list = [inplanes/8 · 2^(k−1) for k in returnedLayers]` and 256 output channels.
+ * with `in_channels_list = [inplanes/8 · 2^(k−1) for k in returnedLayers]` and `outChannels` (256) output channels.
  * The ResNet's unused fc is disposed; the result owns everything else.
  */
 export function resnetFpnBackbone(name: ResNetName, options: ResnetFpnBackboneOptions = {}): BackboneWithFPN {
-  const { trainableLayers = 3, returnedLayers = [1, 2, 3, 4] } = options;
+  const { trainableLayers = 3, returnedLayers = [1, 2, 3, 4], outChannels = 256 } = options;
+  if (!Number.isInteger(outChannels) || outChannels < 1) {
+    throw new ValueError(`resnetFpnBackbone: outChannels must be a positive integer, got ${outChannels}`);
+  }
   if (!Number.isInteger(trainableLayers) || trainableLayers < 0 || trainableLayers > 5) {
     throw new ValueError(`resnetFpnBackbone: trainableLayers must be an integer in [0,5], got ${trainableLayers}`);
   }
@@ -48,7 +53,7 @@ export function resnetFpnBackbone(name: ResNetName, options: ResnetFpnBackboneOp
     const returnLayers = Object.fromEntries(returnedLayers.map((k, i) => [`layer${k}`, String(i)]));
     const stage2 = resnet.inplanes / 8;
     const inChannelsList = returnedLayers.map((k) => stage2 * 2 ** (k - 1));
-    const backbone = new BackboneWithFPN(resnet, returnLayers, inChannelsList, 256, options.extraBlocks, {
+    const backbone = new BackboneWithFPN(resnet, returnLayers, inChannelsList, outChannels, options.extraBlocks, {
       generator: options.generator,
     });
     // Everything the body did not adopt (avgpool, fc, and any stage after the last returned one).

@@ -90,6 +90,16 @@ describe('resnetFpnBackbone', () => {
     });
   });
 
+  it('takes outChannels for a lighter pyramid, and rejects a non-positive one', () => {
+    const light = resnetFpnBackbone('resnet18', { outChannels: 32, generator });
+    expect(light.outChannels).toBe(32);
+    const sd = light.stateDict();
+    expect(sd.get('fpn.layer_blocks.0.0.weight')?.shape).toEqual([32, 32, 3, 3]);
+    tf.dispose([...sd.values()]);
+    light.dispose();
+    expect(() => resnetFpnBackbone('resnet18', { outChannels: 0 })).toThrow('resnetFpnBackbone: outChannels must be a positive integer, got 0');
+  });
+
   it('builds resnet50 with the key layout of torchvision (in_channels_list 256..2048)', () => {
     const r50 = resnetFpnBackbone('resnet50', { generator });
     const sd = r50.stateDict();

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { flushDenormalInputs } from './flush-denormal-inputs.js';
 import { kernelInput } from './kernel-input.js';
 
 const NAME = tf.BatchMatMul;
@@ -15,6 +16,8 @@ export function overrideWasmBatchMatMul(): boolean {
   replacement = (args) => {
     const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
     if (!transposeA && !transposeB) return plain(args);
+    // A transposed operand means a gradient: flush its subnormals (see flushDenormalInputs).
+    flushDenormalInputs(args.backend, args.inputs, ['a', 'b']);
     return tf.tidy(() => {
       const a = kernelInput(args.inputs, 'a', NAME);
       const b = kernelInput(args.inputs, 'b', NAME);

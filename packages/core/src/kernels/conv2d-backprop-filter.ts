@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
+import { withFlushedInputs } from './flush-denormal-inputs.js';
 import { kernelInput } from './kernel-input.js';
 import { convWindow } from './spatial-window.js';
 
@@ -88,5 +89,5 @@ function filterGradient(xw: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.
 export const conv2dBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
   backendName: 'wasm',
-  kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc,
+  kernelFunc: withFlushedInputs(conv2dBackpropFilter as unknown as tf.KernelFunc, ['x', 'dy']),
 };

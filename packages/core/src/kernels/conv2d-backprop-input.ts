@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { withFlushedInputs } from './flush-denormal-inputs.js';
 import { kernelInput } from './kernel-input.js';
 import { padOrCrop, spreadByStride } from './spatial-window.js';
 
@@ -61,7 +62,11 @@ export function overrideWasmConv2dBackpropInput(): boolean {
   const native = tf.getKernel(NAME, 'wasm');
   if (native === undefined || native.kernelFunc === replacement) return false;
   const fallback = native.kernelFunc;
-  replacement = (args) => conv2dBackpropInputAsConv(args as Parameters<typeof conv2dBackpropInputAsConv>[0], fallback) as tf.TensorInfo;
+  // Its dy is a gradient: flush subnormals, which slow every convolution (see flushDenormalInputs).
+  replacement = withFlushedInputs(
+    (args) => conv2dBackpropInputAsConv(args as Parameters<typeof conv2dBackpropInputAsConv>[0], fallback) as tf.TensorInfo,
+    ['dy', 'filter'],
+  );
   tf.unregisterKernel(NAME, 'wasm');
   tf.registerKernel({ kernelName: NAME, backendName: 'wasm', kernelFunc: replacement });
   return true;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
+import { withFlushedInputs } from './flush-denormal-inputs.js';
 import { kernelInput } from './kernel-input.js';
 import { convWindow } from './spatial-window.js';
 
@@ -85,5 +86,5 @@ function tapGradient(xw: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Con
 export const depthwiseConv2dBackpropFilterConfig: tf.KernelConfig = {
   kernelName: NAME,
   backendName: 'wasm',
-  kernelFunc: depthwiseConv2dBackpropFilter as unknown as tf.KernelFunc,
+  kernelFunc: withFlushedInputs(depthwiseConv2dBackpropFilter as unknown as tf.KernelFunc, ['x', 'dy']),
 };

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, formatShape } from '../errors.js';
+import { withFlushedInputs } from './flush-denormal-inputs.js';
 import { kernelInput } from './kernel-input.js';
 import { padOrCrop, spreadByStride } from './spatial-window.js';
 
@@ -61,5 +62,5 @@ export function depthwiseConv2dBackpropInput(args: {
 export const depthwiseConv2dBackpropInputConfig: tf.KernelConfig = {
   kernelName: NAME,
   backendName: 'wasm',
-  kernelFunc: depthwiseConv2dBackpropInput as unknown as tf.KernelFunc,
+  kernelFunc: withFlushedInputs(depthwiseConv2dBackpropInput as unknown as tf.KernelFunc, ['dy', 'filter']),
 };
