@@ -59,8 +59,9 @@ async function tryBackend(name: BackendName, options: InitBackendOptions): Promi
 export interface InitBackendOptions {
   /**
    * Node, wasm backend: threads for XNNPACK's pool (convolutions, matmuls); default
-   * `RESIDUAL_WASM_THREADS`, else `os.availableParallelism()`; 1 runs tfjs's single-threaded
-   * build. Fixed once the wasm backend has started; `wasmThreads()` reports the outcome.
+   * `RESIDUAL_WASM_THREADS`, else `os.availableParallelism()` (1 under jest, whose per-file module
+   * registries a worker pool would keep alive); 1 runs tfjs's single-threaded build. Fixed once the
+   * wasm backend has started; `wasmThreads()` reports the outcome.
    */
   wasmThreads?: number;
 }

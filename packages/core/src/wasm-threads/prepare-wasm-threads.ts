@@ -15,8 +15,8 @@ let stockFactory: BackendFactory | null = null;
 
 /**
  * Node only; call after the 'wasm' backend is registered and before `tf.setBackend('wasm')`.
- * Resolves the thread count (`option`, else `RESIDUAL_WASM_THREADS`, else `os.availableParallelism()`;
- * a ValueError names the source of a bad value) and registers the 'wasm' backend factory to match:
+ * Resolves the thread count (`option`, else `RESIDUAL_WASM_THREADS`, else `os.availableParallelism()`
+ * — 1 under jest, see below; a ValueError names the source of a bad value) and registers the 'wasm' backend factory to match:
  * tfjs's own single-threaded one for 1 thread, else one that starts the threaded SIMD build
  * (`createThreadedWasmBackend`) and, if that fails, falls back to tfjs's own, recording why.
  * `wasmThreads()` reports the outcome once the backend has started. If the wasm backend is already
@@ -27,7 +27,10 @@ export async function prepareWasmThreads(option?: number): Promise<void> {
   const wasm = await loadWasmPackage();
   const os = process.getBuiltinModule('node:os');
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const requested = resolveWasmThreads(option, process.env[WASM_THREADS_ENV], cores);
+  // jest runs many test files in one process, each with its own tfjs: a file's pthread workers keep
+  // its whole module registry (engine, wasm heap) alive until the process exits. Opt in there.
+  const underJest = process.env.JEST_WORKER_ID !== undefined;
+  const requested = resolveWasmThreads(option, process.env[WASM_THREADS_ENV], underJest ? 1 : cores);
   if (tf.engine().registry.wasm !== undefined) {
     reportAlreadyRunning(wasm, requested);
     return;

@@ -53,6 +53,9 @@ const BINARY = 'tfjs-backend-wasm-threaded-simd.wasm';
  * - the running workers are unref'd (emscripten refs a worker while its pthread runs, and XNNPACK's
  *   threads run for the life of the process, which must still be able to exit), and the pool's idle
  *   spare workers are terminated; `backend.dispose()` (tf.removeBackend) terminates the rest.
+ * Live workers keep the realm that started them alive (measured under jest: every test file that
+ * starts a pool keeps its tfjs engine and wasm heap until the jest worker exits), hence the default
+ * of 1 thread under jest (`prepareWasmThreads`).
  * Throws if the module does not start within `timeoutMs`; its workers are terminated then.
  */
 export async function createThreadedWasmBackend(
@@ -118,18 +121,8 @@ export async function createThreadedWasmBackend(
   for (const worker of module.PThread.runningWorkers) worker.unref();
   for (const worker of module.PThread.unusedWorkers) worker.terminate();
   module.PThread.unusedWorkers = [];
-  workersOfCollectedBackends.register(backend, module.PThread);
   return backend;
 }
-
-/**
- * XNNPACK's threads hold the shared wasm memory; if the backend object is collected without
- * `dispose()` (a discarded tfjs engine, e.g. jest's per-file module registry), its threads are
- * terminated so that the memory can go too. A backend in tfjs's registry is never collected.
- */
-const workersOfCollectedBackends = new FinalizationRegistry<ThreadedModule['PThread']>((pthread) =>
-  pthread.terminateAllThreads(),
-);
 
 /**
  * BackendWasm reads and writes tensors through `module.HEAPU8`, which emscripten refreshes only on

@@ -3,6 +3,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { buildSync } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@residual/core';
 import { wasmThreads, type WasmThreadsInfo } from './wasm-threads-info';
@@ -51,9 +52,13 @@ interface ChildResult {
   outputs: number[][];
 }
 
-function runChild(env: Record<string, string>): ChildResult {
+function runChild(env: Record<string, string | undefined>): ChildResult {
+  const merged: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, RESIDUAL_BACKEND: '', RESIDUAL_WASM_THREADS: '', ...env })) {
+    if (v !== undefined) merged[k] = v;
+  }
   const run = spawnSync(process.execPath, [childFile], {
-    env: { ...process.env, RESIDUAL_BACKEND: '', ...env },
+    env: merged,
     encoding: 'utf8',
     timeout: 120_000,
     maxBuffer: 64 * 2 ** 20,
@@ -146,6 +151,17 @@ describe('the wasm backend on threads in Node', () => {
     expect(threaded.info).toEqual({ count: 2, requested: 2, source: 'env', reason: null });
     expect(threaded.outputs.map((o) => o.length)).toEqual([2 * 10 * 20 * 48, 2 * 20 * 20 * 48, 192 * 96, 3 * 3 * 32 * 48, 2 * 20 * 20 * 32]);
     threaded.outputs.forEach((o, i) => expect(maxRelDiff(o, single.outputs[i])).toBeLessThanOrEqual(1e-6));
+  });
+
+  it('defaults to the available cores, and to 1 thread under jest', () => {
+    const cores = os.availableParallelism();
+    expect(runChild({ JEST_WORKER_ID: undefined }).info).toEqual({
+      count: Math.min(cores, 8),
+      requested: cores,
+      source: 'default',
+      reason: cores > 8 ? 'tfjs-backend-wasm 4.22 runs at most 8 threads' : null,
+    });
+    expect(runChild({ JEST_WORKER_ID: '1' }).info).toEqual({ count: 1, requested: 1, source: 'default', reason: null });
   });
 
   it('falls back to one thread, with the reason, when the threaded build cannot start', () => {
