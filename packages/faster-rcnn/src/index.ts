@@ -20,6 +20,6 @@ export {
 } from './roi-heads.js';
 export { FasterRCNN, type FasterRCNNOptions } from './faster-rcnn.js';
 export { fasterrcnnResnet50Fpn, fasterrcnnResnetFpn, type FasterRCNNResnetFpnOptions } from './faster-rcnn-builders.js';
-export { GeneralizedRCNN, type ProposalGenerator, type DetectionHeads, type RCNNOutput } from './generalized-rcnn.js';
+export { GeneralizedRCNN, type DetectorEngine, type ProposalGenerator, type DetectionHeads, type RCNNOutput } from './generalized-rcnn.js';
 export { trainStep } from './train-step.js';
 export { inferNumClasses } from './infer-num-classes.js';
