@@ -95,7 +95,8 @@ export async function loadDetector(flags: DetectFlags): Promise<{ model: General
 /** Detections of one image: Mask R-CNN's masks come as COCO RLE (one H×W byte mask alive at a time). */
 export async function predictOne(model: GeneralizedRCNN, image: tf.Tensor3D): Promise<Detection & { masks?: CompressedRle[] }> {
   if (model instanceof MaskRCNN) return (await model.predict([image], { maskFormat: 'rle' }))[0];
-  return (await model.predict([image]))[0];
+  const [{ boxes, scores, labels }] = await model.predict([image]); // Faster R-CNN: no masks
+  return { boxes, scores, labels };
 }
 
 /** Detections of one image file (the caller disposes the tensors), a category map, and how to stop. */

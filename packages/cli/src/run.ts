@@ -3,6 +3,7 @@ import { initBackend, type BackendName } from '@residual/core';
 import { classifyCommand } from './classify-command.js';
 import { UsageError, type CliIo, type Command, type CommandContext, type CommonFlags } from './command.js';
 import { convertCommand } from './convert-command.js';
+import { demoCommand } from './demo-command.js';
 import { demoDataCommand } from './demo-data-command.js';
 import { detectCommand } from './detect-command.js';
 import { evalCommand } from './eval-command.js';
@@ -14,7 +15,7 @@ import { trainCommand } from './train-command.js';
 
 /** The commands of `residual`, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand, pretrainCommand, reconstructCommand, exportCommand, demoDataCommand,
+  demoCommand, convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand, pretrainCommand, reconstructCommand, exportCommand, demoDataCommand,
 ];
 
 const BACKENDS: readonly BackendName[] = ['node', 'wasm', 'cpu'];
