@@ -32,24 +32,36 @@ export function normAffine(norm: FoldableNorm): { scale: tf.Tensor1D; shift: tf.
   return { scale, shift };
 }
 
-/**
- * conv → norm (→ ReLU) as one tf.fused.conv2d with the norm folded in: filter W·scale (per output
- * channel), bias b·scale + shift. x [N,H,W,in] → [N,H',W',out], NHWC; caller owns the result. The
- * module's variables are read, never changed, so its state dict stays as loaded.
- */
-export function foldedConvForward(conv: Conv2d, norm: FoldableNorm, x: tf.Tensor4D, activation: 'linear' | 'relu'): tf.Tensor4D {
+/** A conv's filter and bias with the norm after it folded in. */
+export interface FoldedWeights {
+  /** W·scale per output channel, tfjs filter [kH,kW,in,out]. */
+  filter: tf.Tensor4D;
+  /** b·scale + shift (or shift without conv bias), [out]. */
+  bias: tf.Tensor1D;
+}
+
+/** Folds `norm` into `conv`'s weights; new tensors, caller owns them. The module's variables are read only. */
+export function foldWeights(conv: Conv2d, norm: FoldableNorm): FoldedWeights {
   return tf.tidy(() => {
     const { scale, shift } = normAffine(norm);
     const filter = tf.mul(conv.weight, scale) as tf.Tensor4D; // [kH,kW,in,out] · [out]
-    const bias = conv.bias ? tf.add(tf.mul(conv.bias, scale), shift) : shift;
-    const [ph, pw] = conv.padding;
-    return tf.fused.conv2d({
-      x,
-      filter,
-      strides: conv.stride,
-      pad: [[0, 0], [ph, ph], [pw, pw], [0, 0]],
-      bias,
-      activation,
-    });
+    const bias = (conv.bias ? tf.add(tf.mul(conv.bias, scale), shift) : shift) as tf.Tensor1D;
+    return { filter, bias };
+  });
+}
+
+/**
+ * conv with folded weights (→ ReLU) as one tf.fused.conv2d with the conv's stride and symmetric
+ * padding. x [N,H,W,in] → [N,H',W',out], NHWC; caller owns the result.
+ */
+export function foldedConvForward(conv: Conv2d, weights: FoldedWeights, x: tf.Tensor4D, activation: 'linear' | 'relu'): tf.Tensor4D {
+  const [ph, pw] = conv.padding;
+  return tf.fused.conv2d({
+    x,
+    filter: weights.filter,
+    strides: conv.stride,
+    pad: [[0, 0], [ph, ph], [pw, pw], [0, 0]],
+    bias: weights.bias,
+    activation,
   });
 }

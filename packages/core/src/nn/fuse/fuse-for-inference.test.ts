@@ -135,10 +135,28 @@ describe('fuseForInference', () => {
     tf.dispose([y, fusedPath, own]);
   });
 
-  it('leaks no tensors, fused or tracing', async () => {
+  it('leaks no tensors: a forward leaves only the folded weights, which unfuse() frees', async () => {
+    const before = tf.memory().numTensors;
+    const fusion = fuseForInference(block);
+    await expectNoLeak(() => block.forward(x)); // tracing call
+    tf.dispose(block.forward(x)); // first fused call folds: a filter and a bias per pair
+    expect(tf.memory().numTensors).toBe(before + 2 * fusion.pairs);
+    await expectNoLeak(() => block.forward(x));
+    fusion.unfuse();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refolds after new weights are loaded', () => {
     fuseForInference(block);
-    await expectNoLeak(() => block.forward(x));
-    await expectNoLeak(() => block.forward(x));
+    tf.dispose([block.forward(x), block.forward(x)]);
+    randomiseNorms(block, new Generator(99));
+    const fused = block.forward(x);
+    const unfused = tf.tidy(() => {
+      fuseForInference(block).unfuse();
+      return block.forward(x);
+    });
+    expectAllClose(fused, unfused, { rtol: 1e-5, atol: 1e-6 });
+    tf.dispose([fused, unfused]);
   });
 
   it('finds nothing to fold in a model without conv → norm pairs', () => {

@@ -3,7 +3,14 @@ import { checkInput, type Conv2d } from '../conv2d.js';
 import type { Module } from '../module.js';
 import { ReLU } from '../relu.js';
 import { Sequential } from '../sequential.js';
-import { foldedConvForward, isFoldableConv, isFoldableNorm, type FoldableNorm } from './fold-batch-norm.js';
+import {
+  foldedConvForward,
+  foldWeights,
+  isFoldableConv,
+  isFoldableNorm,
+  type FoldableNorm,
+  type FoldedWeights,
+} from './fold-batch-norm.js';
 
 /** What {@link fuseForInference} did; `unfuse()` puts the original forwards back. */
 export interface InferenceFusion {
@@ -21,8 +28,9 @@ const fusions = new WeakMap<Module, InferenceFusion>();
  * Inference-time folding of BatchNorm2d (eval) / FrozenBatchNorm2d into the Conv2d before it, with
  * the bias and a following ReLU fused into one `tf.fused.conv2d` (wasm: one XNNPACK call instead of
  * conv + 2–4 elementwise passes). Opt-in and reversible; state dicts are untouched: the folded filter
- * W·scale and bias are computed from the module's own variables at every call (≈1–3% of the conv's
- * work), so weights loaded later are used as they are.
+ * W·scale and bias are extra tensors (one more copy of the conv weights), made on the first fused
+ * call and made again whenever one of the source variables has been assigned since (loadStateDict,
+ * an optimizer step), so weights loaded later are used as they are. `unfuse()` frees them.
  *
  * Pairs are siblings named like torchvision's: `convK` + `bnK` (any suffix K), or `Sequential`
  * children `i` + `i+1` (downsample, Conv2dNormActivation). Only groups-1, dilation-1 convs and norms
@@ -64,8 +72,30 @@ export function fuseForInference(module: Module): InferenceFusion {
   };
 
   let pairs = 0;
+  const foldedWeights = new Set<FoldedWeights>(); // kept tensors, freed by unfuse()
   for (const [conv, norm] of findPairs(module)) {
     pairs++;
+    // Folded once and kept (tfjs wasm caches its XNNPACK operator per filter tensor; a new filter
+    // every call would repack the weights every call), refolded when any source variable has been
+    // assigned since (loadStateDict, an optimizer step): a Variable gets a new dataId on assign.
+    let cache: { sources: object[]; weights: FoldedWeights } | null = null;
+    const weightsNow = (): FoldedWeights => {
+      const sources = [conv.weight, conv.bias, norm.weight, norm.bias, norm.runningMean, norm.runningVar, norm.eps].map(
+        (v) => (v instanceof tf.Tensor ? v.dataId : v),
+      ) as object[];
+      if (cache === null || cache.sources.some((s, i) => s !== sources[i])) {
+        if (cache !== null) {
+          tf.dispose([cache.weights.filter, cache.weights.bias]);
+          foldedWeights.delete(cache.weights);
+        }
+        const weights = foldWeights(conv, norm);
+        tf.keep(weights.filter); // outlives the caller's tf.tidy
+        tf.keep(weights.bias);
+        cache = { sources, weights };
+        foldedWeights.add(weights);
+      }
+      return cache.weights;
+    };
     const convForward = conv.forward.bind(conv) as Forward;
     const normForward = norm.forward.bind(norm) as Forward;
     patch(conv, (x) => {
@@ -77,7 +107,7 @@ export function fuseForInference(module: Module): InferenceFusion {
         return y;
       }
       checkInput(x, conv.inChannels, 'Conv2d.forward');
-      const y = foldedConvForward(conv, norm, x as tf.Tensor4D, plan);
+      const y = foldedConvForward(conv, weightsNow(), x as tf.Tensor4D, plan);
       folded.add(y);
       if (plan === 'relu') activated.add(y);
       return y;
@@ -108,6 +138,8 @@ export function fuseForInference(module: Module): InferenceFusion {
     pairs,
     unfuse: () => {
       while (restore.length > 0) (restore.pop() as () => void)();
+      for (const w of foldedWeights) tf.dispose([w.filter, w.bias]);
+      foldedWeights.clear();
       fusions.delete(module);
     },
   };
