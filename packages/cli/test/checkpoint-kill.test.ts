@@ -124,7 +124,7 @@ describe('saveCheckpoint under SIGKILL', () => {
     // Each round continued from the checkpoint the previous kill left.
     expect(rounds.map((r) => r.lastSaved)).toEqual([...rounds.map((r) => r.lastSaved)].sort((a, b) => a - b));
     // Kills early in a save land in its NaN scan, before anything is written; most land later
-    // (6 to 8 of the 8 in unloaded and loaded runs). A quarter is required, so load cannot flake it.
+    // (6 of the 8 in a run on two loaded cores). A quarter is required, so load does not flake it.
     expect(rounds.filter((r) => r.midSave).length).toBeGreaterThanOrEqual(KILL_AT.length / 4);
 
     // The next save clears what the killed ones left behind.
