@@ -13,7 +13,7 @@ import { UsageError } from './command.js';
 import { DETECTOR_MODEL_HELP, DETECTOR_MODEL_OPTIONS, detectorModelOptions, loadDetectorWeights } from './detector-options.js';
 import { drawDetections } from './draw-detections.js';
 import { choiceFlag, numberFlag, positionals, stringFlag } from './flag-values.js';
-import { DetectPool, forEachInOrder, fromPlainDetection } from './detect-pool.js';
+import { DetectPool, forEachInOrder, fromPlainDetection, threadsPerWorker } from './detect-pool.js';
 import { listImages, parseShard, shardImages, type Shard } from './image-list.js';
 
 /** The validated flags of `residual detect`. */
@@ -122,7 +122,7 @@ async function localDetector(flags: DetectFlags): Promise<FileDetector> {
 
 /** `--workers N`: a pool of worker threads, each with its own detector. */
 async function poolDetector(flags: DetectFlags, backend: string | undefined): Promise<FileDetector> {
-  const pool = await DetectPool.start(flags.workers, { flags, backend });
+  const pool = await DetectPool.start(flags.workers, { flags, backend, wasmThreads: threadsPerWorker(flags.workers) });
   try {
     const categories = await categoryMap(flags, pool.numClasses);
     return { detectFile: async (file) => fromPlainDetection(await pool.detect(file)), categories, close: () => pool.close() };

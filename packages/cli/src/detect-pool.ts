@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,6 +22,17 @@ export interface PlainDetection {
 export interface DetectWorkerInit {
   flags: DetectFlags;
   backend?: string;
+  /** wasm threads of each worker (absent: core's default, `RESIDUAL_WASM_THREADS` or the cores). */
+  wasmThreads?: number;
+}
+
+/**
+ * Threads per worker so that N workers share the cores instead of each taking all of them;
+ * `RESIDUAL_WASM_THREADS`, when set, is the user's choice and wins.
+ */
+export function threadsPerWorker(workers: number, env: Record<string, string | undefined> = process.env): number | undefined {
+  if (env.RESIDUAL_WASM_THREADS !== undefined) return undefined;
+  return Math.max(1, Math.floor(os.availableParallelism() / workers));
 }
 
 // The worker runs compiled JavaScript: dist/detect-worker.js beside this file's build. Under jest this

@@ -12,8 +12,8 @@ import type { DetectWorkerInit, PlainDetection } from './detect-pool.js';
 let model: GeneralizedRCNN | undefined;
 
 async function load(payload: unknown): Promise<{ numClasses: number }> {
-  const { flags, backend } = payload as DetectWorkerInit;
-  await initBackend(backend as BackendName | undefined);
+  const { flags, backend, wasmThreads } = payload as DetectWorkerInit;
+  await initBackend(backend as BackendName | undefined, { wasmThreads });
   const loaded = await loadDetector(flags);
   model = loaded.model;
   return { numClasses: loaded.numClasses };

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Generator } from '@residual/core';
@@ -6,7 +7,7 @@ import { saveSafetensors } from '@residual/core/node';
 import { useBackend } from '@residual/test-utils';
 import sharp from 'sharp';
 import { DETECTORS } from '../src/arch-table.js';
-import { forEachInOrder } from '../src/detect-pool.js';
+import { forEachInOrder, threadsPerWorker } from '../src/detect-pool.js';
 import { runCli, tempDir } from './run-cli.js';
 
 // The pool's workers run the package's build (dist/detect-worker.js): `nx test` builds it first.
@@ -99,5 +100,17 @@ describe('forEachInOrder', () => {
     const log: string[] = [];
     await forEachInOrder(['a', 'b'], async (x) => (log.push(`start ${x}`), x), 1, async (x) => void log.push(`handle ${x}`));
     expect(log).toEqual(['start a', 'handle a', 'start b', 'handle b']);
+  });
+});
+
+describe('threadsPerWorker', () => {
+  it('shares the cores among the workers, at least one thread each', () => {
+    expect(threadsPerWorker(1, {})).toBe(os.availableParallelism());
+    expect(threadsPerWorker(2, {})).toBe(Math.max(1, Math.floor(os.availableParallelism() / 2)));
+    expect(threadsPerWorker(1000, {})).toBe(1);
+  });
+
+  it("leaves the count to core when RESIDUAL_WASM_THREADS is set (the user's choice)", () => {
+    expect(threadsPerWorker(2, { RESIDUAL_WASM_THREADS: '3' })).toBeUndefined();
   });
 });
