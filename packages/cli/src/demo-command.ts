@@ -65,7 +65,7 @@ async function runDemo(ctx: CommandContext): Promise<void> {
     const records = await trainForBudget(
       model,
       trainSet,
-      { iterations: f.iterations, seconds: f.minutes * 60, batchSize: f.batchSize, lr: f.lr, warmupIters: 50, generator: new Generator(f.seed + 2) },
+      { iterations: f.iterations, seconds: f.minutes * 60, batchSize: f.batchSize, lr: f.lr, warmupIters: 50, maxGradNorm: 10, generator: new Generator(f.seed + 2) },
       (r) => bar.tick(`loss ${r.loss.toFixed(3)} lr ${r.lr.toExponential(1)}`),
     );
     bar.done();
@@ -125,7 +125,7 @@ async function drawExamples(model: ReturnType<typeof buildDemoDetector>, valSet:
     try {
       const out = path.join(f.out, 'detections', `${path.parse(info.file_name).name}.png`);
       const drawable = { boxes: d.boxes.dataSync(), scores: d.scores.dataSync(), labels: d.labels.dataSync(), masks: d.masks };
-      await drawDetections(file, drawable, out, { threshold: 0.5, name: (label) => valSet.categories[label - 1]?.name ?? String(label) });
+      await drawDetections(file, drawable, out, { threshold: 0.5, name: (label) => valSet.categories[label - 1]?.name ?? String(label), scale: 3 });
       files.push(out);
     } finally {
       tf.dispose([d.boxes, d.scores, d.labels]);

@@ -13,13 +13,15 @@ export interface BudgetedTrainingOptions {
   batchSize: number;
   lr: number;
   warmupIters: number;
+  /** Gradient clipping (total L2 norm), which keeps from-scratch training stable at small batches. */
+  maxGradNorm: number;
   generator: Generator;
   /** Milliseconds clock (default Date.now). */
   now?: () => number;
 }
 
 /**
- * SGD (momentum 0.9, weight decay 1e-4) with a linear warm-up and a cosine decay over the run's
+ * SGD (momentum 0.9, weight decay 1e-4, gradients clipped to `maxGradNorm`) with a linear warm-up and a cosine decay over the run's
  * progress p = max(step / iterations, elapsed / seconds): on a machine fast enough for the planned
  * steps the run is exactly reproducible from the seed; on a slower one it ends on time with the
  * learning rate annealed. Shuffled batches with random horizontal flips from `generator`. A NaN or
@@ -50,7 +52,8 @@ export async function trainForBudget(
         sgd.paramGroups[0].lr = lr;
         let losses: Record<LossName, number>;
         try {
-          losses = trainStep(model, sgd, batch.map((s) => s.image), batch.map(({ target }) => ({ boxes: target.boxes, labels: target.labels, masks: target.masks })));
+          const targets = batch.map(({ target }) => ({ boxes: target.boxes, labels: target.labels, masks: target.masks }));
+          losses = trainStep(model, sgd, batch.map((s) => s.image), targets, { maxGradNorm: o.maxGradNorm });
         } finally {
           batch.forEach(disposeSample);
         }

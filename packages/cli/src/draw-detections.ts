@@ -52,10 +52,10 @@ function maskLayer(d: DrawableDetections, keep: readonly number[], height: numbe
 }
 
 /** Boxes and `name score` tags of the kept detections as an SVG the size of the image. */
-function boxLayer(d: DrawableDetections, keep: readonly number[], height: number, width: number, name: (label: number) => string): Buffer {
+function boxLayer(d: DrawableDetections, keep: readonly number[], height: number, width: number, name: (label: number) => string, scale: number): Buffer {
   const font = Math.max(9, Math.round(Math.min(height, width) / 40));
   const items = keep.map((k) => {
-    const [x1, y1, x2, y2] = [d.boxes[4 * k], d.boxes[4 * k + 1], d.boxes[4 * k + 2], d.boxes[4 * k + 3]];
+    const [x1, y1, x2, y2] = [d.boxes[4 * k], d.boxes[4 * k + 1], d.boxes[4 * k + 2], d.boxes[4 * k + 3]].map((v) => v * scale);
     const [r, g, b] = labelColour(d.labels[k]);
     const text = escapeXml(`${name(d.labels[k])} ${d.scores[k].toFixed(2)}`);
     const ty = y1 >= font + 2 ? y1 - 3 : y1 + font + 1;
@@ -73,20 +73,26 @@ function boxLayer(d: DrawableDetections, keep: readonly number[], height: number
  * Writes `image` annotated with its detections of score ≥ `threshold` to `out` (PNG, the image's
  * size and orientation as `readImage` decodes it): coloured semi-transparent masks, then boxes with
  * `name score` tags, composed by sharp from a raw RGBA layer and an SVG overlay. Creates the folder.
+ * `scale` (default 1) enlarges small images (nearest neighbour) so the tags stay legible.
  */
 export async function drawDetections(
   image: string,
   d: DrawableDetections,
   out: string,
-  { threshold, name }: { threshold: number; name: (label: number) => string },
+  { threshold, name, scale = 1 }: { threshold: number; name: (label: number) => string; scale?: number },
 ): Promise<void> {
-  const base = sharp(await sharp(image).rotate().removeAlpha().png().toBuffer());
-  const { width, height } = await base.metadata();
+  const decoded = sharp(image).rotate().removeAlpha();
+  const { width, height } = await sharp(await decoded.clone().png().toBuffer()).metadata();
   const [w, h] = [width as number, height as number];
+  const [sw, sh] = [Math.round(w * scale), Math.round(h * scale)];
+  const base = sharp(await decoded.resize(sw, sh, { kernel: 'nearest' }).png().toBuffer());
   const keep = Array.from({ length: d.scores.length }, (_, k) => k).filter((k) => d.scores[k] >= threshold);
   const layers: sharp.OverlayOptions[] = [];
-  if (d.masks && keep.length > 0) layers.push({ input: maskLayer(d, keep, h, w), raw: { width: w, height: h, channels: 4 } });
-  if (keep.length > 0) layers.push({ input: boxLayer(d, keep, h, w, name) });
+  if (d.masks && keep.length > 0) {
+    const masks = await sharp(maskLayer(d, keep, h, w), { raw: { width: w, height: h, channels: 4 } }).resize(sw, sh, { kernel: 'nearest' }).png().toBuffer();
+    layers.push({ input: masks });
+  }
+  if (keep.length > 0) layers.push({ input: boxLayer(d, keep, sh, sw, name, scale) });
   // composite runs last in a sharp pipeline and leaves an alpha channel: drop it in a second pass (RGB PNG).
   const png = await sharp(await base.composite(layers).png().toBuffer()).removeAlpha().png().toBuffer();
   await mkdir(path.dirname(out), { recursive: true });

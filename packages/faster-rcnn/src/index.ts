@@ -21,5 +21,5 @@ export {
 export { FasterRCNN, type FasterRCNNOptions } from './faster-rcnn.js';
 export { fasterrcnnResnet50Fpn, fasterrcnnResnetFpn, type FasterRCNNResnetFpnOptions } from './faster-rcnn-builders.js';
 export { GeneralizedRCNN, type DetectorEngine, type ProposalGenerator, type DetectionHeads, type RCNNOutput } from './generalized-rcnn.js';
-export { trainStep } from './train-step.js';
+export { trainStep, type TrainStepOptions } from './train-step.js';
 export { inferNumClasses } from './infer-num-classes.js';

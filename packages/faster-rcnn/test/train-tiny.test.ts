@@ -108,6 +108,21 @@ describe('training a tiny Faster R-CNN on wasm', () => {
     sgd.dispose();
   }, 120000);
 
+  it('clips the gradients to maxGradNorm: plain SGD then moves the parameters by at most lr · maxGradNorm', () => {
+    const sgd = new SGD(model.trainableParameters(), { lr: 1 });
+    const params = [...model.trainableParameters().values()];
+    const before = params.map((p) => tf.clone(p));
+    try {
+      trainStep(model, sgd, images, targets, { maxGradNorm: 1e-3 });
+      const moved = Math.sqrt(tf.tidy(() => tf.addN(params.map((p, i) => tf.sum(tf.square(tf.sub(p, before[i]))))).dataSync()[0]));
+      expect(moved).toBeGreaterThan(0);
+      expect(moved).toBeLessThanOrEqual(1e-3 * (1 + 1e-4));
+    } finally {
+      sgd.dispose();
+      tf.dispose(before);
+    }
+  }, 60000);
+
   it('trains on an image without objects', () => {
     const empty = { boxes: tf.zeros([0, 4]) as tf.Tensor2D, labels: tf.zeros([0], 'int32') as tf.Tensor1D };
     const sgd = new SGD(model.trainableParameters(), { lr: 0.001 });
