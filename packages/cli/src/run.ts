@@ -4,6 +4,7 @@ import { classifyCommand } from './classify-command.js';
 import { UsageError, type CliIo, type Command, type CommandContext, type CommonFlags } from './command.js';
 import { convertCommand } from './convert-command.js';
 import { demoCommand } from './demo-command.js';
+import { infoCommand } from './info-command.js';
 import { demoDataCommand } from './demo-data-command.js';
 import { detectCommand } from './detect-command.js';
 import { evalCommand } from './eval-command.js';
@@ -15,7 +16,7 @@ import { trainCommand } from './train-command.js';
 
 /** The commands of `residual`, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
-  demoCommand, convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand, pretrainCommand, reconstructCommand, exportCommand, demoDataCommand,
+  demoCommand, infoCommand, convertCommand, evalCommand, classifyCommand, detectCommand, trainCommand, pretrainCommand, reconstructCommand, exportCommand, demoDataCommand,
 ];
 
 const BACKENDS: readonly BackendName[] = ['node', 'wasm', 'cpu'];

@@ -21,7 +21,7 @@ describe('residual (the command framework)', () => {
     expect(await runCli(['detcet'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'residual: unknown command "detcet" (commands: demo, convert, eval, classify, detect, train, pretrain, reconstruct, export, demo-data)\n',
+      stderr: 'residual: unknown command "detcet" (commands: demo, info, convert, eval, classify, detect, train, pretrain, reconstruct, export, demo-data)\n',
     });
   });
 
