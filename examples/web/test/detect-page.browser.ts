@@ -2,10 +2,9 @@ import * as fs from 'node:fs';
 import type { Server } from 'node:http';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Generator } from '@residual/core';
+import { Generator, initBackend } from '@residual/core';
 import { saveSafetensors } from '@residual/core/node';
 import { maskrcnnResnetFpn } from '@residual/mask-rcnn';
-import { useBackend } from '@residual/test-utils';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type {} from '../src/demo-state.js'; // window.residualDemo
 import { rgbaToRgbFloat, sampleScene } from '../src/sample-scene.js';
@@ -42,7 +41,7 @@ describe('examples/web in headless Chromium', () => {
   beforeAll(async () => {
     if (!fs.existsSync(path.join(root, 'dist', 'model-worker.js'))) throw new Error('examples/web: build the page first (node build.mjs)');
     if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-    await useBackend();
+    await initBackend('wasm'); // the page runs wasm too (?backend=wasm)
     fs.mkdirSync(output, { recursive: true });
     // Seeded, untrained Mask R-CNN R18-FPN with 2 classes: known weights, generated here (123 MB, not committed).
     const model = maskrcnnResnetFpn('resnet18', { numClasses: 2, generator: new Generator(7), ...OPTIONS });
