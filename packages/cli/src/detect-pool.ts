@@ -48,8 +48,8 @@ interface PoolWorker {
 }
 
 /**
- * `residual detect --workers N`: N worker_threads, each with its own single-threaded backend and its
- * own copy of the detector, taking images from one queue (data-parallel over images). `detect(file)`
+ * `residual detect --workers N`: N worker_threads, each with its own backend (`wasmThreads` threads) and
+ * its own copy of the detector, taking images from one queue (data-parallel over images). `detect(file)`
  * resolves with that image's detections; calls may overlap, each worker handles one image at a time.
  * Results do not depend on which worker ran an image.
  */
@@ -67,7 +67,9 @@ export class DetectPool {
     try {
       for (let i = 0; i < size; i++) {
         const thread = new Worker(workerScript());
-        workers.push({ thread, model: new WorkerModel(thread) });
+        const model = new WorkerModel(thread);
+        thread.once('exit', () => model.close()); // a worker that exits unasked fails its pending call
+        workers.push({ thread, model });
       }
       const loaded = await Promise.all(workers.map((w) => w.model.call<{ numClasses: number }>('load', init)));
       return new DetectPool(workers, loaded[0].numClasses);
