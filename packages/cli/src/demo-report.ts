@@ -44,7 +44,7 @@ export function demoReport(s: DemoSummary, e: DetectorEvaluation): string {
     '',
     '![training loss](loss.png)',
     '',
-    '## Detections on validation images (score ≥ 0.5)',
+    '## Detections on validation images (score ≥ 0.3)',
     '',
     ...s.drawn.map((p) => `![${p}](${p})`),
     '',

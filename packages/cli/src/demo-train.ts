@@ -1,5 +1,5 @@
 import type { Generator } from '@residual/core';
-import { SGD } from '@residual/core';
+import { AdamW, SGD } from '@residual/core';
 import { DataLoader, disposeSample, randomHorizontalFlip, type CocoDataset } from '@residual/data';
 import { trainStep, type GeneralizedRCNN, type LossName } from '@residual/faster-rcnn';
 import { DivergenceError, type IterationRecord } from './train-loop.js';
@@ -11,6 +11,8 @@ export interface BudgetedTrainingOptions {
   /** Wall-clock budget in seconds: on a slower machine the run ends sooner, its schedule compressed. */
   seconds: number;
   batchSize: number;
+  /** 'sgd' (momentum 0.9, weight decay 1e-4) or 'adamw' (betas 0.9/0.999, weight decay 1e-4). */
+  optimizer: 'sgd' | 'adamw';
   lr: number;
   warmupIters: number;
   /** Gradient clipping (total L2 norm), which keeps from-scratch training stable at small batches. */
@@ -21,7 +23,7 @@ export interface BudgetedTrainingOptions {
 }
 
 /**
- * SGD (momentum 0.9, weight decay 1e-4, gradients clipped to `maxGradNorm`) with a linear warm-up and a cosine decay over the run's
+ * SGD or AdamW (gradients clipped to `maxGradNorm`) with a linear warm-up and a cosine decay over the run's
  * progress p = max(step / iterations, elapsed / seconds): on a machine fast enough for the planned
  * steps the run is exactly reproducible from the seed; on a slower one it ends on time with the
  * learning rate annealed. Shuffled batches with random horizontal flips from `generator`. A NaN or
@@ -34,7 +36,8 @@ export async function trainForBudget(
   onStep: (record: IterationRecord, progress: number) => void,
 ): Promise<IterationRecord[]> {
   const now = o.now ?? Date.now;
-  const sgd = new SGD(model.trainableParameters(), { lr: o.lr, momentum: 0.9, weightDecay: 1e-4 });
+  const params = model.trainableParameters();
+  const sgd = o.optimizer === 'adamw' ? new AdamW(params, { lr: o.lr, weightDecay: 1e-4 }) : new SGD(params, { lr: o.lr, momentum: 0.9, weightDecay: 1e-4 });
   const loader = new DataLoader(dataset, { batchSize: o.batchSize, shuffle: true, generator: o.generator, prefetch: 1, dropLast: true });
   const flip = randomHorizontalFlip(0.5, o.generator);
   const records: IterationRecord[] = [];

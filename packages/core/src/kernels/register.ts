@@ -6,6 +6,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 import { overrideWasmConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { guardWasmEmptyReductions } from './empty-reductions.js';
 import { overrideWasmBatchMatMul } from './batch-mat-mul.js';
+import { overrideWasmIdentity } from './identity.js';
 
 const WASM_GRADIENT_KERNELS: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
@@ -33,6 +34,8 @@ export function registerWasmGradientKernels(): string[] {
   if (overrideWasmConv2dBackpropInput()) registered.push(tf.Conv2DBackpropInput);
   // wasm multiplies transposed operands in a slow loop; every matMul gradient has one.
   if (overrideWasmBatchMatMul()) registered.push(tf.BatchMatMul);
+  // wasm's Identity copies; every tensor a gradient saves goes through it (clone), so share instead.
+  if (overrideWasmIdentity()) registered.push(tf.Identity);
   // wasm reductions over an empty axis return uninitialised memory; give them defined values.
   registered.push(...guardWasmEmptyReductions());
   return registered;
