@@ -5,6 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Generator, SGD, crossEntropy } from '@residual/core';
 import { resnet50 } from '@residual/resnet';
 import { maeVitBasePatch16 } from '@residual/mae';
+import { fasterrcnnResnet50Fpn, trainStep } from '@residual/faster-rcnn';
+import { maskrcnnResnet50Fpn } from '@residual/mask-rcnn';
 
 /**
  * id → { label(batch), goal (max ratio ours/torch, or null when issue 9 sets none), build(batch) }.
@@ -15,7 +17,31 @@ export const CASES = {
   'resnet50-fwd': { label: (n) => `ResNet-50 224 forward, batch ${n}`, goal: 1.5, build: (n) => resnetForward(n) },
   'mae-base-fwdbwd': { label: (n) => `MAE-base fwd+bwd, batch ${n}`, goal: 2, build: (n) => maeForwardBackward(n) },
   'resnet50-train': { label: (n) => `ResNet-50 224 train step, batch ${n}`, goal: null, build: (n) => resnetTrainStep(n) },
+  'frcnn-r50-infer': {
+    label: (n) => `Faster R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: null, build: (n) => detectionInference(fasterrcnnResnet50Fpn, n),
+  },
+  'mrcnn-r50-infer': {
+    label: (n) => `Mask R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: 2, build: (n) => detectionInference(maskrcnnResnet50Fpn, n),
+  },
+  'frcnn-r50-train': {
+    label: (n) => `Faster R-CNN R50-FPN ${TRAIN_SIZE}×${TRAIN_SIZE} train step, batch ${n}`, goal: 3, build: (n) => detectionTrainStep(fasterrcnnResnet50Fpn, n, false),
+  },
+  'mrcnn-r50-train': {
+    label: (n) => `Mask R-CNN R50-FPN ${TRAIN_SIZE}×${TRAIN_SIZE} train step, batch ${n}`, goal: 3, build: (n) => detectionTrainStep(maskrcnnResnet50Fpn, n, true),
+  },
 };
+
+/**
+ * Detection sizes (the same constants are in torch_bench.py): inference on DETECT_SIZE² images with
+ * torchvision's default min/max size (800/1333, so nothing is resized), training on TRAIN_SIZE² images
+ * with min size TRAIN_SIZE.
+ */
+export const DETECT_SIZE = 800;
+export const TRAIN_SIZE = 256;
+
+/** Ground-truth boxes of each training image (x1,y1,x2,y2 in TRAIN_SIZE pixels) and their labels. */
+export const TRAIN_BOXES = [[16, 24, 120, 200], [100, 40, 240, 150], [60, 150, 200, 250]];
+export const TRAIN_LABELS = [1, 17, 62];
 
 /** Issue 9's memory goal: peak memory at most this multiple of PyTorch's for the same work. */
 export const MEMORY_GOAL = 1.5;
@@ -76,4 +102,67 @@ function maeForwardBackward(n) {
       model.dispose();
     },
   };
+}
+
+// Both sides: torchvision's COCO architecture (FrozenBatchNorm2d, 3 trainable backbone stages, 91 classes),
+// random init. For inference the class scores are made deterministic so that the work does not depend
+// on the random weights: cls_score weight 0 and bias 6 for class 1 (0 elsewhere), so every proposal is a
+// class-1 candidate with score 0.82 (the other classes 0.002, under the 0.05 threshold); NMS then keeps up
+// to 100 detections per image, as on a busy real image, and Mask R-CNN runs its mask head on them.
+function detectionInference(builder, n) {
+  const gen = new Generator(0);
+  const model = builder({ numClasses: 91, generator: gen }).eval();
+  const cls = model.roiHeads.boxPredictor.clsScore;
+  const weight = tf.zerosLike(cls.weight);
+  const bias = tf.tidy(() => tf.mul(tf.reshape(tf.oneHot(tf.tensor1d([1], 'int32'), 91), [91]), 6));
+  cls.weight.assign(weight);
+  cls.bias.assign(bias);
+  tf.dispose([weight, bias]); // the variables hold their own reference to the data
+  const images = Array.from({ length: n }, () => gen.uniform([DETECT_SIZE, DETECT_SIZE, 3]));
+  return {
+    step: () => {
+      const { detections } = model.forward(images);
+      for (const d of detections) d.scores.dataSync();
+      tf.dispose(detections);
+    },
+    dispose: () => {
+      tf.dispose(images);
+      model.rpn.anchorGenerator.dispose(); // its grid cache
+      model.dispose();
+    },
+  };
+}
+
+function detectionTrainStep(builder, n, masks) {
+  const gen = new Generator(0);
+  const model = builder({ numClasses: 91, minSize: TRAIN_SIZE, generator: gen }).train();
+  const params = [...model.trainableParameters().values()];
+  const optimizer = new SGD(params, { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+  const images = Array.from({ length: n }, () => gen.uniform([TRAIN_SIZE, TRAIN_SIZE, 3]));
+  const target = () => ({
+    boxes: tf.tensor2d(TRAIN_BOXES),
+    labels: tf.tensor1d(TRAIN_LABELS, 'int32'),
+    ...(masks ? { masks: tf.tidy(() => tf.stack(TRAIN_BOXES.map((b) => boxMask(b)))) } : {}),
+  });
+  const targets = images.map(() => target());
+  return {
+    step: () => {
+      trainStep(model, optimizer, images, targets);
+    },
+    dispose: () => {
+      tf.dispose([...images, ...targets.flatMap((t) => Object.values(t))]);
+      optimizer.dispose();
+      model.rpn.anchorGenerator.dispose(); // its grid cache
+      model.dispose();
+    },
+  };
+}
+
+// An int32 [TRAIN_SIZE, TRAIN_SIZE] mask: 1 inside the box (rows y1..y2-1, columns x1..x2-1).
+function boxMask([x1, y1, x2, y2]) {
+  return tf.tidy(() => {
+    const rows = tf.logicalAnd(tf.greaterEqual(tf.range(0, TRAIN_SIZE), y1), tf.less(tf.range(0, TRAIN_SIZE), y2));
+    const cols = tf.logicalAnd(tf.greaterEqual(tf.range(0, TRAIN_SIZE), x1), tf.less(tf.range(0, TRAIN_SIZE), x2));
+    return tf.cast(tf.logicalAnd(tf.reshape(rows, [TRAIN_SIZE, 1]), tf.reshape(cols, [1, TRAIN_SIZE])), 'int32');
+  });
 }

@@ -1,8 +1,9 @@
 // `npm run bench`: our tfjs timings next to PyTorch's, on this machine, in the same run (issue 9).
 //
-//   npm run bench                 # builds the packages, then the full run (a few minutes)
+//   npm run bench                 # builds the packages, then the full run (about 10 minutes)
 //   node tools/bench/run.mjs --quick          # ResNet-50 forward only, under 2 minutes
-//   node tools/bench/run.mjs --no-cpu --out .bench/results.json
+//   node tools/bench/run.mjs --only frcnn-r50-infer,mrcnn-r50-infer   # some cases of the full run
+//   node tools/bench/run.mjs --cpu --out .bench/results.json           # also the tfjs-cpu row
 //
 // Every case runs in its own child process, one at a time (tools/bench/tfjs-case.mjs for tfjs,
 // /usr/bin/python3 tools/bench/torch_bench.py for PyTorch), so that each one's peak RSS is its own
@@ -24,14 +25,17 @@ const PYTHON = process.env.RESIDUAL_PYTHON ?? '/usr/bin/python3';
 const { values: opt } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    'no-cpu': { type: 'boolean', default: false },
+    cpu: { type: 'boolean', default: false },
+    'no-cpu': { type: 'boolean', default: false }, // the default now; kept so that old command lines work
+    only: { type: 'string' },
     out: { type: 'string', default: join(root, '.bench', 'results.json') },
     threads: { type: 'string', default: String(os.availableParallelism()) },
     help: { type: 'boolean', default: false },
   },
 });
 if (opt.help) {
-  console.log('node tools/bench/run.mjs [--quick] [--no-cpu] [--threads N (torch)] [--out .bench/results.json]');
+  console.log('node tools/bench/run.mjs [--quick] [--cpu] [--only id,id] [--threads N (torch)] [--out .bench/results.json]');
+  console.log(`case ids: ${Object.keys(CASES).join(', ')}`);
   process.exit(0);
 }
 
@@ -39,18 +43,32 @@ if (opt.help) {
 // batch]. When tfjs runs out of memory at the batch (wasm's heap stops at 4 GiB), the case runs again
 // at the fallback batch on both sides; the failed row stays in the table with PyTorch's numbers.
 // (Measured: MAE-base fwd+bwd and the ResNet-50 train step fail at batch 8 and 4, run at 2.)
+// The detection rows are the slowest steps (15–30 s each on wasm, idle), so they run the fewest times
+// (one timed step after the warm-up) and only the Mask R-CNN rows, which carry issue 9's goals and do the
+// work of their Faster R-CNN rows plus the mask branch, are profiled.
 const FULL = [
   ['resnet50-fwd', 1, 'wasm', 2, 7, 3, 10, true],
   ['resnet50-fwd', 8, 'wasm', 1, 5, 2, 5, true],
   ['mae-base-fwdbwd', 8, 'wasm', 1, 1, 1, 3, true, 2],
   ['resnet50-train', 8, 'wasm', 1, 3, 1, 3, true, 2],
-  ['resnet50-fwd', 1, 'cpu', 1, 2, 0, 0, false], // tfjs-cpu: ~10 s a forward; torch row already above
+  ['frcnn-r50-infer', 1, 'wasm', 1, 1, 1, 2, false],
+  ['mrcnn-r50-infer', 1, 'wasm', 1, 1, 1, 2, true],
+  ['frcnn-r50-train', 2, 'wasm', 1, 1, 1, 2, false, 1],
+  ['mrcnn-r50-train', 2, 'wasm', 1, 1, 1, 2, true, 1],
+  ['resnet50-fwd', 1, 'cpu', 1, 2, 0, 0, false], // tfjs-cpu (--cpu): ~10–20 s a forward; torch row already above
 ];
 const QUICK = [
   ['resnet50-fwd', 1, 'wasm', 1, 3, 2, 5, true],
   ['resnet50-fwd', 8, 'wasm', 1, 2, 1, 3, true],
 ];
-const plan = (opt.quick ? QUICK : FULL).filter(([, , backend]) => backend !== 'cpu' || !opt['no-cpu']);
+const only = opt.only ? new Set(opt.only.split(',').map((id) => id.trim())) : null;
+for (const id of only ?? []) {
+  if (!CASES[id]) throw new Error(`run.mjs: unknown case "${id}" in --only; expected some of ${Object.keys(CASES).join(', ')}`);
+}
+const plan = (opt.quick ? QUICK : FULL).filter(([id, , backend]) => (backend !== 'cpu' || (opt.cpu && !opt['no-cpu'])) && (!only || only.has(id)));
+
+// A case's process is stopped after this long (a detection case on a loaded machine needs minutes).
+const CHILD_TIMEOUT_S = 900;
 
 function lastJsonLine(stdout) {
   const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
@@ -101,11 +119,11 @@ for (const [id, firstBatch, backend, warmup, repeats, tWarmup, tRepeats, profile
     process.stdout.write(`  ${spec.label(batch)} [${backend}] … `);
     const common = ['--case', id, '--batch', String(batch), '--warmup', String(warmup), '--repeats', String(repeats)];
     const args = [join(here, 'tfjs-case.mjs'), ...common, '--backend', backend, ...(profile ? ['--profile'] : [])];
-    const ours = child(process.execPath, args, 600);
+    const ours = child(process.execPath, args, CHILD_TIMEOUT_S);
     let theirs = null;
     if (torch.ok && tRepeats > 0) {
       const targs = ['--case', id, '--batch', String(batch), '--warmup', String(tWarmup), '--repeats', String(tRepeats), '--threads', opt.threads];
-      theirs = child(PYTHON, [join(here, 'torch_bench.py'), ...targs], 600);
+      theirs = child(PYTHON, [join(here, 'torch_bench.py'), ...targs], CHILD_TIMEOUT_S);
     } else if (torch.ok) {
       theirs = rows.find((r) => r.id === id && r.batch === batch && r.torch)?.torch ?? null; // same work, measured once
     }
@@ -183,13 +201,19 @@ for (const r of missed) {
     console.log(`  ${r.label} [${r.backend}]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×): tfjs-cpu runs plain JavaScript kernels; it is the fallback, not a target.`);
     continue;
   }
-  const k = r.tfjs.profile?.kernels ?? [];
-  const share = (name) => k.filter((x) => x.name.startsWith(name)).reduce((a, x) => a + x.ms, 0) / (r.tfjs.profile?.kernelMs || 1);
+  if (!r.tfjs.profile) {
+    console.log(`  ${r.label} [${r.backend}]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×); this row is not profiled.`);
+    continue;
+  }
+  const k = r.tfjs.profile.kernels;
+  const share = (name) => k.filter((x) => x.name.startsWith(name)).reduce((a, x) => a + x.ms, 0) / (r.tfjs.profile.kernelMs || 1);
   const conv = share('Conv2D') + share('FusedConv2D') + share('DepthwiseConv');
   const mm = share('BatchMatMul') + share('_FusedMatMul');
+  const gather = share('GatherV2') + share('GatherNd');
+  const gatherNote = gather >= 0.05 ? `, ${(100 * gather).toFixed(0)}% in gathers (RoIAlign's bilinear sampling)` : '';
   console.log(
     `  ${r.label} [${r.backend}]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×). ${(100 * conv).toFixed(0)}% of tfjs kernel time in convolutions, ` +
-      `${(100 * mm).toFixed(0)}% in matmuls; tfjs-wasm runs them on one thread (tfjs disables wasm threads in Node) ` +
+      `${(100 * mm).toFixed(0)}% in matmuls${gatherNote}; tfjs-wasm runs them on one thread (tfjs disables wasm threads in Node) ` +
       `against PyTorch's ${r.torch.threads}.`,
   );
 }

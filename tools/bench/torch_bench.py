@@ -10,6 +10,12 @@ mask ratio 0.75, loss.backward(), no optimizer step). MAE comes from the officia
 RESIDUAL_TIMM, default /tmp/mae_official and /tmp/timm032, see tools/fixtures/vit.py), otherwise from
 tools/bench/torch_mae.py (a re-implementation with the same shapes); the JSON says which.
 
+Detection cases (torchvision's FasterRCNN / MaskRCNN on a ResNet-50 FPN with FrozenBatchNorm2d and 3
+trainable stages, 91 classes, random init): frcnn-r50-infer and mrcnn-r50-infer (eval, no_grad, 800×800
+images, default min/max size 800/1333, class scores made deterministic as in cases.mjs), frcnn-r50-train and
+mrcnn-r50-train (256×256 images, min size 256, three fixed boxes per image (+ masks), summed losses,
+backward, SGD step).
+
 Timing: `warmup` untimed runs, then the median wall time of `repeats` runs (time.perf_counter).
 Memory: the process's peak resident set (ru_maxrss; one process per case) and the resident set after
 imports, before the model is built.
@@ -101,7 +107,68 @@ def build(case, n):
             loss, _, _ = model(x, mask_ratio=0.75)
             loss.backward()
         return step, impl
+    if case in DETECTION_CASES:
+        return detection_case(case, n)
     raise SystemExit(f'torch_bench.py: unknown --case {case!r}')
+
+
+# The detection cases, with the constants of tools/bench/cases.mjs.
+DETECTION_CASES = ('frcnn-r50-infer', 'mrcnn-r50-infer', 'frcnn-r50-train', 'mrcnn-r50-train')
+DETECT_SIZE = 800
+TRAIN_SIZE = 256
+TRAIN_BOXES = [[16, 24, 120, 200], [100, 40, 240, 150], [60, 150, 200, 250]]
+TRAIN_LABELS = [1, 17, 62]
+
+
+def detector(mask, **kw):
+    """torchvision's COCO architecture (FrozenBatchNorm2d, 3 trainable stages, 91 classes), random init.
+
+    (`fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None)` would build plain BatchNorm2d with all
+    five stages trainable; the COCO weights' structure is the one users run, and the one ours builds.)
+    """
+    from torchvision.models import resnet50
+    from torchvision.models.detection import FasterRCNN, MaskRCNN
+    from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
+    from torchvision.ops.misc import FrozenBatchNorm2d
+    backbone = _resnet_fpn_extractor(resnet50(norm_layer=FrozenBatchNorm2d), 3)
+    return (MaskRCNN if mask else FasterRCNN)(backbone, num_classes=91, **kw)
+
+
+def detection_case(case, n):
+    mask = case.startswith('mrcnn')
+    name = 'Mask R-CNN' if mask else 'Faster R-CNN'
+    if case.endswith('-infer'):
+        model = detector(mask).eval()
+        # The same deterministic class scores as cases.mjs: every proposal a class-1 candidate (0.82).
+        with torch.no_grad():
+            model.roi_heads.box_predictor.cls_score.weight.zero_()
+            model.roi_heads.box_predictor.cls_score.bias.zero_()
+            model.roi_heads.box_predictor.cls_score.bias[1] = 6.0
+        images = [torch.rand(3, DETECT_SIZE, DETECT_SIZE) for _ in range(n)]
+
+        def step():
+            with torch.no_grad():
+                model(images)
+        return step, f'torchvision {name} R50-FPN (FrozenBN), eval, no_grad, min/max size 800/1333'
+    model = detector(mask, min_size=TRAIN_SIZE).train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
+    images = [torch.rand(3, TRAIN_SIZE, TRAIN_SIZE) for _ in range(n)]
+    boxes = torch.tensor(TRAIN_BOXES, dtype=torch.float32)
+    target = {'boxes': boxes, 'labels': torch.tensor(TRAIN_LABELS)}
+    if mask:
+        masks = torch.zeros(len(TRAIN_BOXES), TRAIN_SIZE, TRAIN_SIZE, dtype=torch.uint8)
+        for k, (x1, y1, x2, y2) in enumerate(TRAIN_BOXES):
+            masks[k, y1:y2, x1:x2] = 1
+        target['masks'] = masks
+    targets = [dict(target) for _ in range(n)]
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        losses = model(images, targets)
+        sum(losses.values()).backward()
+        opt.step()
+    return step, f'torchvision {name} R50-FPN (FrozenBN, 3 trainable stages), train, summed losses, SGD(momentum 0.9, wd 1e-4)'
 
 
 def main():
