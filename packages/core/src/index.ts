@@ -2,6 +2,7 @@ import './gradients.js';
 export { ShapeError, StateDictError, ValueError, assertShape, assertDtype, formatShape } from './errors.js';
 export { initBackend, backendName, type BackendName, type InitBackendOptions } from './backend.js';
 export { wasmThreads, type WasmThreadsInfo } from './wasm-threads/wasm-threads-info.js';
+export type { WasmThreadsSource } from './wasm-threads/thread-count.js';
 export { Generator, defaultGenerator, manualSeed, type GeneratorState } from './generator.js';
 export * from './nn/index.js';
 export * from './io/index.js';

@@ -37,3 +37,4 @@ export {
   type KaimingOptions,
   type TruncNormalOptions,
 } from './init.js';
+export { fuseForInference, type InferenceFusion } from './fuse/fuse-for-inference.js';
