@@ -8,7 +8,8 @@ import { AnchorGenerator } from '@residual/rpn';
  * The small Mask R-CNN of `residual demo`, composed from the packages' parts as torchvision composes
  * a custom detector: a ResNet-18 FPN trained from scratch, so BatchNorm2d learns (there are no
  * ImageNet weights offline) and every stage trains; layers 1–3 only (at 128 px layer4 would see
- * 4×4 maps) with a 64-channel pyramid; anchors of 16–128 px for 16–64 px shapes; light heads.
+ * 4×4 maps) with a 64-channel pyramid; anchors of 16–128 px for 16–64 px shapes; light heads
+ * (a 256-wide box head, a two-layer 64-channel mask head).
  */
 export const DEMO_DETECTOR = {
   backbone: 'resnet18',
@@ -17,7 +18,7 @@ export const DEMO_DETECTOR = {
   anchorSizes: [16, 32, 64, 128],
   aspectRatios: [0.5, 1, 2],
   representationSize: 256,
-  maskHeadLayers: [64, 64, 64, 64],
+  maskHeadLayers: [64, 64],
   rpnBatchSizePerImage: 64,
   boxBatchSizePerImage: 64,
   rpnPreNmsTopNTrain: 600,
