@@ -11,7 +11,7 @@ module.exports = {
   },
   moduleNameMapper: {
     '^@residual/([a-z-]+)$': `${packagesDir}/$1/src/index.ts`,
-    '^@residual/([a-z-]+)/node$': `${packagesDir}/$1/src/node.ts`,
+    '^@residual/([a-z-]+)/(node|worker)$': `${packagesDir}/$1/src/$2.ts`,
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   // tfjs-core's gradient registrations exist only as ESM (see packages/core/src/gradients.ts):

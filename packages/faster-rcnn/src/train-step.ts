@@ -13,6 +13,8 @@ export interface TrainStepOptions {
  * One optimisation step: losses of `model.forwardTrain(images, targets)`, gradients of their sum with
  * respect to the model's trainable parameters (frozen ones get none), optionally clipped to
  * `maxGradNorm`, then `optimizer.step`. Returns each loss as a number; every intermediate tensor is disposed.
+ * When a loss is NaN or infinite the update is skipped (the parameters stay as they were) and the
+ * values are returned for the caller to act on.
  */
 export function trainStep(
   model: GeneralizedRCNN,
@@ -29,6 +31,9 @@ export function trainStep(
     return tf.addN(Object.values(losses)) as tf.Scalar;
   }, params);
   try {
+    // As torchvision's reference loop: a non-finite loss never reaches the weights; the caller
+    // sees it in the returned values and decides (stop, skip the batch, lower the lr).
+    if (!Object.values(values).every(Number.isFinite)) return values;
     if (maxGradNorm === undefined) {
       optimizer.step(grads as Gradients);
     } else {

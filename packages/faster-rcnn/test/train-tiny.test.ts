@@ -123,6 +123,21 @@ describe('training a tiny Faster R-CNN on wasm', () => {
     }
   }, 60000);
 
+  it('skips the update when a loss is not finite, returning the losses', () => {
+    const sgd = new SGD(model.trainableParameters(), { lr: 0.01 });
+    const params = [...model.trainableParameters().values()];
+    const before = params.map((p) => tf.clone(p));
+    const nanImage = tf.add(images[1], tf.scalar(NaN)) as tf.Tensor3D;
+    try {
+      const losses = trainStep(model, sgd, [nanImage], [targets[1]]);
+      expect(Object.values(losses).some((v) => !Number.isFinite(v))).toBe(true);
+      params.forEach((p, i) => expect(Array.from(p.dataSync())).toEqual(Array.from(before[i].dataSync())));
+    } finally {
+      sgd.dispose();
+      tf.dispose([nanImage, ...before]);
+    }
+  }, 60000);
+
   it('trains on an image without objects', () => {
     const empty = { boxes: tf.zeros([0, 4]) as tf.Tensor2D, labels: tf.zeros([0], 'int32') as tf.Tensor1D };
     const sgd = new SGD(model.trainableParameters(), { lr: 0.001 });
