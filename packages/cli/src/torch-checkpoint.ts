@@ -142,12 +142,19 @@ function rebuildTensor(args: readonly unknown[], bigEndian: boolean, where: stri
   }
   const count = shape.reduce((n, d) => n * d, 1);
   const size = SIZES[storage.dtype];
-  const data = new Uint8Array(count * size);
+  // Checked before allocating: a hostile file must not make us allocate more than it holds. A view
+  // with more elements than its storage (stride 0, torch's expand) is refused for the same reason.
+  if (count > storage.numel) {
+    throw new ValueError(`${where}: a tensor of size [${shape.join(',')}] has more values than its storage of ${storage.numel} (a stride-0 view?); save it with .contiguous()`);
+  }
   if (count > 0) {
     const last = shape.reduce((end, d, i) => end + (d - 1) * stride[i], offset as number);
     if (last >= storage.numel) {
       throw new ValueError(`${where}: a tensor of size [${shape.join(',')}], stride [${stride.join(',')}] at offset ${offset} reads past its storage of ${storage.numel} values`);
     }
+  }
+  const data = new Uint8Array(count * size);
+  if (count > 0) {
     gather(storage.bytes, size, offset as number, shape, stride, data);
     if (bigEndian && size > 1) for (let i = 0; i < data.length; i += size) data.subarray(i, i + size).reverse();
   }
