@@ -31,15 +31,15 @@ function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
 }
 
-/** Masks of the kept detections as one RGBA layer (later detections on top); RLE runs go down the columns. */
+/** Masks of the kept detections as one RGBA layer (later detections on top). */
 function maskLayer(d: DrawableDetections, keep: readonly number[], height: number, width: number): Buffer {
   const layer = Buffer.alloc(height * width * 4);
   for (const k of [...keep].reverse()) {
-    const mask = rleDecode((d.masks as readonly Rle[])[k]); // column-major h·w
+    const mask = rleDecode((d.masks as readonly Rle[])[k]); // row-major h·w
     const [r, g, b] = labelColour(d.labels[k]);
-    for (let x = 0; x < width; x++) {
-      for (let y = 0; y < height; y++) {
-        if (mask[x * height + y] === 0) continue;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (mask[y * width + x] === 0) continue;
         const o = (y * width + x) * 4;
         layer[o] = r;
         layer[o + 1] = g;
