@@ -43,18 +43,19 @@ if (opt.help) {
 // batch]. When tfjs runs out of memory at the batch (wasm's heap stops at 4 GiB), the case runs again
 // at the fallback batch on both sides; the failed row stays in the table with PyTorch's numbers.
 // (Measured: MAE-base fwd+bwd and the ResNet-50 train step fail at batch 8 and 4, run at 2.)
-// The detection rows are the slowest steps (15–30 s each on wasm, idle), so they run the fewest times
-// (one timed step after the warm-up) and only the Mask R-CNN rows, which carry issue 9's goals and do the
-// work of their Faster R-CNN rows plus the mask branch, are profiled.
+// The detection inference steps are the slowest of the bench (~40–50 s on wasm, ~15–20 s in torch, at a
+// load of 2–4), so every detection row runs one timed step after the warm-up (three in torch for the
+// ~1 s training steps), and only the Mask R-CNN rows, which carry issue 9's goals and do the work of their
+// Faster R-CNN rows plus the mask branch, are profiled.
 const FULL = [
   ['resnet50-fwd', 1, 'wasm', 2, 7, 3, 10, true],
   ['resnet50-fwd', 8, 'wasm', 1, 5, 2, 5, true],
   ['mae-base-fwdbwd', 8, 'wasm', 1, 1, 1, 3, true, 2],
   ['resnet50-train', 8, 'wasm', 1, 3, 1, 3, true, 2],
-  ['frcnn-r50-infer', 1, 'wasm', 1, 1, 1, 2, false],
-  ['mrcnn-r50-infer', 1, 'wasm', 1, 1, 1, 2, true],
-  ['frcnn-r50-train', 2, 'wasm', 1, 1, 1, 2, false, 1],
-  ['mrcnn-r50-train', 2, 'wasm', 1, 1, 1, 2, true, 1],
+  ['frcnn-r50-infer', 1, 'wasm', 1, 1, 1, 1, false],
+  ['mrcnn-r50-infer', 1, 'wasm', 1, 1, 1, 1, true],
+  ['frcnn-r50-train', 2, 'wasm', 1, 1, 1, 3, false, 1],
+  ['mrcnn-r50-train', 2, 'wasm', 1, 1, 1, 3, true, 1],
   ['resnet50-fwd', 1, 'cpu', 1, 2, 0, 0, false], // tfjs-cpu (--cpu): ~10–20 s a forward; torch row already above
 ];
 const QUICK = [
