@@ -186,7 +186,7 @@ if (busiest > machine.cores && !torch.ok) {
 } else if (busiest > machine.cores) {
   console.log(
     `\nWarning: the machine was busy (1-minute load average up to ${busiest.toFixed(1)} on ${machine.cores} cores): every time is inflated, ` +
-      `PyTorch's ${opt.threads} OpenMP threads more than tfjs-wasm's one thread, so the ratios flatter tfjs. Rerun on an idle machine to quote them.`,
+      `threads that wait for each other at every barrier (PyTorch's ${opt.threads} OpenMP threads, tfjs-wasm's XNNPACK pool) more than one thread, so ratios between them are unreliable. Rerun on an idle machine to quote them.`,
   );
 }
 const missed = rows.filter((r) => r.ratio != null && r.goal != null && r.ratio > r.goal);
@@ -214,7 +214,7 @@ for (const r of missed) {
   const gatherNote = gather >= 0.05 ? `, ${(100 * gather).toFixed(0)}% in gathers (RoIAlign's bilinear sampling)` : '';
   console.log(
     `  ${r.label} [${r.backend}]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×). ${(100 * conv).toFixed(0)}% of tfjs kernel time in convolutions, ` +
-      `${(100 * mm).toFixed(0)}% in matmuls${gatherNote}; tfjs-wasm runs them on one thread (tfjs disables wasm threads in Node) ` +
+      `${(100 * mm).toFixed(0)}% in matmuls${gatherNote}; tfjs-wasm ran them on ${r.tfjs.threads ?? 1} thread(s) ` +
       `against PyTorch's ${r.torch.threads}.`,
   );
 }

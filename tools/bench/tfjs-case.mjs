@@ -8,7 +8,7 @@
 // kernel times, summed per kernel name, that docs/benchmarks.md analyses.
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
-import { initBackend } from '@residual/core';
+import * as core from '@residual/core';
 import { CASES } from './cases.mjs';
 
 const { values: opt } = parseArgs({
@@ -26,7 +26,9 @@ if (!spec) throw new Error(`tfjs-case: unknown --case ${opt.case}; expected one 
 
 const rssMB = () => process.memoryUsage.rss() / 2 ** 20;
 const batch = Number(opt.batch);
-const backend = await initBackend(opt.backend);
+const backend = await core.initBackend(opt.backend);
+// wasm threads (XNNPACK's pool) as core started them; older core builds without wasmThreads ran one.
+const threads = backend === 'wasm' ? (core.wasmThreads?.()?.count ?? 1) : 1;
 const rssBaseMB = rssMB();
 let t = performance.now();
 const work = spec.build(batch);
@@ -77,6 +79,7 @@ console.log(
     case: opt.case,
     batch,
     backend,
+    threads,
     medianMs,
     times,
     buildMs,
