@@ -8,6 +8,8 @@ import { fixture } from '../test/fixture.js';
 import { NoDrawGenerator, type KeyList } from '../test/formula-weights.js';
 import { FastRCNNPredictor } from './fast-rcnn-predictor.js';
 import { FasterRCNN } from './faster-rcnn.js';
+import { GeneralizedRCNNTransform, type GeneralizedRCNNTransformOptions } from './generalized-rcnn-transform.js';
+import { RoIHeads, type RoIHeadsOptions } from './roi-heads.js';
 import { fasterrcnnResnet50Fpn, fasterrcnnResnetFpn } from './faster-rcnn-builders.js';
 import { TwoMLPHead } from './two-mlp-head.js';
 
@@ -131,6 +133,36 @@ describe('FasterRCNN(backbone, options)', () => {
     expect(boxPredictor.clsScore.weight.isDisposed).toBe(false);
     tf.dispose([...boxPredictor.parameters()]);
     backbone.dispose();
+  });
+
+  it('lets a subclass build roi_heads and transform from the resolved options, once, and frees its parts when a factory throws', () => {
+    const seen: { roi?: RoIHeadsOptions; transform?: GeneralizedRCNNTransformOptions } = {};
+    const model = new FasterRCNN(new StubBackbone(8), { numClasses: 3, minSize: 320, boxScoreThresh: 0.2, generator }, {
+      roiHeads: (o) => {
+        seen.roi = o;
+        return new RoIHeads({ ...o, detectionsPerImg: 9 });
+      },
+      transform: (o) => {
+        seen.transform = o;
+        return new GeneralizedRCNNTransform({ ...o, sizeDivisible: 64 });
+      },
+    });
+    try {
+      expect(seen.roi?.scoreThresh).toBe(0.2);
+      expect(seen.roi?.boxPredictor).toBe(model.roiHeads.boxPredictor); // the parts built once, handed over
+      expect([seen.transform?.minSize, seen.transform?.maxSize]).toEqual([320, 1333]);
+      expect([model.roiHeads.detectionsPerImg, model.transform.sizeDivisible]).toEqual([9, 64]);
+    } finally {
+      model.dispose();
+    }
+    const before = countTensors();
+    const fail = (): never => {
+      throw new ValueError('a subclass part failed');
+    };
+    expect(() => new FasterRCNN(new StubBackbone(8), { numClasses: 3, generator }, { roiHeads: fail })).toThrow(
+      new ValueError('a subclass part failed'),
+    );
+    expect(countTensors()).toBe(before); // the RPN head, box head and predictor built before it are freed
   });
 });
 
