@@ -37,6 +37,15 @@ describe('TwoMLPHead and FastRCNNPredictor', () => {
     pred.dispose();
   });
 
+  it('take zero proposals ([0,7,7,C]) and give [0, representation]', () => {
+    const head = new TwoMLPHead(4 * 7 * 7, 8);
+    const x = tf.zeros([0, 7, 7, 4]);
+    const y = head.forward(x);
+    expect(y.shape).toEqual([0, 8]);
+    tf.dispose([x, y]);
+    head.dispose();
+  });
+
   it('reject inputs of the wrong size', () => {
     const head = new TwoMLPHead(4 * 7 * 7, 8);
     const pred = new FastRCNNPredictor(8, 3);

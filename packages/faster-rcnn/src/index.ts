@@ -18,7 +18,7 @@ export {
   type ProposalMatcher,
   type FgBgSampler,
 } from './roi-heads.js';
-export { FasterRCNN, type FasterRCNNOptions } from './faster-rcnn.js';
+export { FasterRCNN, type FasterRCNNOptions, type FasterRCNNPartFactories } from './faster-rcnn.js';
 export { fasterrcnnResnet50Fpn, fasterrcnnResnetFpn, type FasterRCNNResnetFpnOptions } from './faster-rcnn-builders.js';
 export { GeneralizedRCNN, type DetectorEngine, type ProposalGenerator, type DetectionHeads, type RCNNOutput } from './generalized-rcnn.js';
 export { trainStep, type TrainStepOptions } from './train-step.js';

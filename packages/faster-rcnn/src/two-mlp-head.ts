@@ -19,11 +19,14 @@ export class TwoMLPHead extends Module {
 
   /** x [R,P,P,C] (NHWC pooled features) or [R,F] → [R,representationSize]; caller owns the result. */
   forward(x: tf.Tensor): tf.Tensor2D {
-    if ((x.rank !== 4 && x.rank !== 2) || x.size / (x.shape[0] || 1) !== this.fc6.inFeatures) {
+    // Features per row from the trailing dims, so that zero proposals ([0,P,P,C]) pass as in torchvision.
+    const features = x.shape.slice(1).reduce((a, b) => a * b, 1);
+    if ((x.rank !== 4 && x.rank !== 2) || features !== this.fc6.inFeatures) {
       throw new ShapeError(`TwoMLPHead.forward: x must be [R,P,P,C] or [R,F] with ${this.fc6.inFeatures} features per row, got ${formatShape(x.shape)}`);
     }
     return tf.tidy(() => {
-      const nchw = x.rank === 4 ? tf.transpose(x, [0, 3, 1, 2]) : x; // [R,C,P,P]: torch's flatten order
+      // [R,C,P,P]: torch's flatten order (wasm's Transpose crashes on an empty tensor; nothing to reorder then)
+      const nchw = x.rank === 4 && x.shape[0] > 0 ? tf.transpose(x, [0, 3, 1, 2]) : x;
       const flat = tf.reshape(nchw, [x.shape[0], this.fc6.inFeatures]); // [R, C·P·P]
       return tf.relu(this.fc7.forward(tf.relu(this.fc6.forward(flat)))) as tf.Tensor2D;
     });
