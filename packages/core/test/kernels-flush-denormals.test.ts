@@ -6,7 +6,7 @@ const FLT_MIN = 1.1754943508222875e-38; // smallest normal float32
 const SUBNORMAL = 1e-40;
 
 beforeAll(async () => {
-  await useBackend('wasm');
+  await useBackend();
 });
 
 /** Signs kept: −0 is distinguishable from +0 only through 1/x. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expectNoLeak, useBackend } from '@residual/test-utils';
 
 beforeAll(async () => {
-  await useBackend('wasm');
+  await useBackend();
 });
 
 describe('Identity on wasm shares data instead of copying', () => {
