@@ -132,6 +132,9 @@ function isIntList(value: unknown): value is number[] {
 }
 
 /** torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]). */
+/** Bytes a stride-0 view may add beyond its storage when materialised (hostile files claim billions). */
+const MAX_EXPANSION_BYTES = 2 ** 20;
+
 function rebuildTensor(args: readonly unknown[], bigEndian: boolean, where: string): RawTensor {
   const [storage, offset, shape, stride] = args as [unknown, unknown, unknown, unknown];
   if (args.length < 4 || !(storage instanceof Storage)) {
@@ -142,16 +145,19 @@ function rebuildTensor(args: readonly unknown[], bigEndian: boolean, where: stri
   }
   const count = shape.reduce((n, d) => n * d, 1);
   const size = SIZES[storage.dtype];
-  // Checked before allocating: a hostile file must not make us allocate more than it holds. A view
-  // with more elements than its storage (stride 0, torch's expand) is refused for the same reason.
-  if (count > storage.numel) {
-    throw new ValueError(`${where}: a tensor of size [${shape.join(',')}] has more values than its storage of ${storage.numel} (a stride-0 view?); save it with .contiguous()`);
-  }
+  // Both checked before allocating, so a hostile file cannot make us allocate what it does not hold.
   if (count > 0) {
     const last = shape.reduce((end, d, i) => end + (d - 1) * stride[i], offset as number);
     if (last >= storage.numel) {
       throw new ValueError(`${where}: a tensor of size [${shape.join(',')}], stride [${stride.join(',')}] at offset ${offset} reads past its storage of ${storage.numel} values`);
     }
+  }
+  // A view with more values than its storage (stride 0: torch's expand) is materialised, up to a bound.
+  if (count > storage.numel && (count - storage.numel) * size > MAX_EXPANSION_BYTES) {
+    throw new ValueError(
+      `${where}: a tensor of size [${shape.join(',')}] repeats its storage of ${storage.numel} values (a stride-0 view) ` +
+        `into more than ${MAX_EXPANSION_BYTES} extra bytes; save it with .contiguous()`,
+    );
   }
   const data = new Uint8Array(count * size);
   if (count > 0) {
