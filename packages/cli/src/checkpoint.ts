@@ -83,18 +83,36 @@ export async function saveCheckpoint(
   await saveSafetensors(path.join(temp, 'optimizer.safetensors'), buffers);
   await writeFileAtomic(path.join(temp, 'state.json'), new TextEncoder().encode(`${JSON.stringify(json, null, 1)}\n`));
   const final = path.join(outDir, name);
-  await rm(final, { recursive: true, force: true });
+  await discard(final, path.join(outDir, `.${name}.old.tmp`));
   await rename(temp, final);
   await writeFileAtomic(path.join(outDir, LATEST), new TextEncoder().encode(`${name}\n`));
   for (const entry of await readdir(outDir)) {
-    const stale = (/^epoch-\d{4,}$/.test(entry) && entry !== name) || LEFTOVER.test(entry);
-    if (stale) await rm(path.join(outDir, entry), { recursive: true, force: true });
+    if (/^epoch-\d{4,}$/.test(entry) && entry !== name) await discard(path.join(outDir, entry), path.join(outDir, `.${entry}.tmp`));
+    else if (LEFTOVER.test(entry)) await rm(path.join(outDir, entry), { recursive: true, force: true });
   }
   return final;
 }
 
-/** Temporary names of a save that was killed: `.epoch-NNNN.tmp` folders and writeFileAtomic's `.latest.PID.HEX.tmp`. */
-const LEFTOVER = /^\.(epoch-\d{4,}\.tmp|latest\.\d+\.[0-9a-f]+\.tmp)$/;
+/**
+ * Temporary names of a save that was killed: `.epoch-NNNN.tmp` folders (being written, or an old
+ * checkpoint being removed), `.epoch-NNNN.old.tmp` and writeFileAtomic's `.latest.PID.HEX.tmp`.
+ */
+const LEFTOVER = /^\.(epoch-\d{4,}(\.old)?\.tmp|latest\.\d+\.[0-9a-f]+\.tmp)$/;
+
+/**
+ * Removes checkpoint folder `dir` so that no kill leaves it half deleted under its name: it is renamed
+ * to the temporary `aside` first (atomic), then deleted; a leftover is cleaned by the next save.
+ */
+async function discard(dir: string, aside: string): Promise<void> {
+  await rm(aside, { recursive: true, force: true });
+  try {
+    await rename(dir, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  await rm(aside, { recursive: true, force: true });
+}
 
 /** Names the first float32 tensor of `tensors` holding NaN or ±Infinity, with the value and its flat index. */
 function firstNonFinite(what: string, tensors: ReadonlyMap<string, tf.Tensor>): string | undefined {

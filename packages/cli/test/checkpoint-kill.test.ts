@@ -104,7 +104,7 @@ async function inspect(out: string, lastSaved: number): Promise<boolean> {
   const entries = fs.readdirSync(out).sort();
   for (const entry of entries) {
     if (entry === 'latest') continue;
-    if (/^\.(epoch-\d{4}\.tmp|latest\.\d+\.[0-9a-f]+\.tmp)$/.test(entry)) continue; // a killed save's temporaries
+    if (/^\.(epoch-\d{4}(\.old)?\.tmp|latest\.\d+\.[0-9a-f]+\.tmp)$/.test(entry)) continue; // a killed save's temporaries
     expect(entry).toMatch(/^epoch-\d{4}$/);
     expect(fs.readdirSync(path.join(out, entry)).sort()).toEqual(FILES);
     for (const file of FILES.slice(0, 2)) tf.dispose([...(await loadSafetensors(path.join(out, entry, file))).tensors.values()]);
