@@ -31,7 +31,7 @@ export interface DemoFlags {
 }
 
 /** AdamW's default peak learning rate is 1e-3, SGD's 0.01 (both measured best of a few on this set). */
-function f_lr_default(ctx: CommandContext): number {
+function defaultLr(ctx: CommandContext): number {
   return ctx.values.optimizer === 'sgd' ? 0.01 : 1e-3;
 }
 
@@ -47,7 +47,7 @@ function demoFlags(ctx: CommandContext): DemoFlags {
     size: numberFlag(ctx, 'demo', 'size', 128, { integer: true, min: 64 }),
     batchSize: int('batch-size', 2),
     optimizer: choiceFlag(ctx, 'demo', 'optimizer', ['sgd', 'adamw'] as const, 'adamw'),
-    lr: numberFlag(ctx, 'demo', 'lr', f_lr_default(ctx), { min: 0 }),
+    lr: numberFlag(ctx, 'demo', 'lr', defaultLr(ctx), { min: 0 }),
     seed: int('seed', 0, 0),
     draw: int('draw', 8, 0),
   };

@@ -2,7 +2,7 @@ import type { Generator } from '@residual/core';
 import { AdamW, SGD } from '@residual/core';
 import { DataLoader, disposeSample, randomHorizontalFlip, type CocoDataset } from '@residual/data';
 import { trainStep, type GeneralizedRCNN, type LossName } from '@residual/faster-rcnn';
-import { DivergenceError, type IterationRecord } from './train-loop.js';
+import { DivergenceError, targetsOf, type IterationRecord } from './train-loop.js';
 
 /** How long and how hard the demo trains. */
 export interface BudgetedTrainingOptions {
@@ -55,8 +55,7 @@ export async function trainForBudget(
         sgd.paramGroups[0].lr = lr;
         let losses: Record<LossName, number>;
         try {
-          const targets = batch.map(({ target }) => ({ boxes: target.boxes, labels: target.labels, masks: target.masks }));
-          losses = trainStep(model, sgd, batch.map((s) => s.image), targets, { maxGradNorm: o.maxGradNorm });
+          losses = trainStep(model, sgd, batch.map((s) => s.image), targetsOf(batch, true), { maxGradNorm: o.maxGradNorm });
         } finally {
           batch.forEach(disposeSample);
         }

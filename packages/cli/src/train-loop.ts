@@ -119,7 +119,8 @@ async function freshModel(o: TrainOptions, numClasses: number, generator: Genera
   }
 }
 
-function targetsOf(batch: Sample[], masks: boolean): Array<{ boxes: tf.Tensor2D; labels: tf.Tensor1D; masks?: tf.Tensor3D }> {
+/** The detection targets of a batch, with the masks when `masks` (Mask R-CNN). Borrowed from the samples. */
+export function targetsOf(batch: Sample[], masks: boolean): Array<{ boxes: tf.Tensor2D; labels: tf.Tensor1D; masks?: tf.Tensor3D }> {
   return batch.map(({ target }) => ({ boxes: target.boxes, labels: target.labels, ...(masks ? { masks: target.masks } : {}) }));
 }
 

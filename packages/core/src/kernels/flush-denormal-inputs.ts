@@ -38,17 +38,10 @@ export function flushDenormalInputs(backend: unknown, inputs: tf.NamedTensorInfo
   }
 }
 
-/**
- * `kernelFunc` with {@link flushDenormalInputs} applied to the inputs `names` first (only when
- * `when(attrs)` holds, if given).
- */
-export function withFlushedInputs(
-  kernelFunc: tf.KernelFunc,
-  names: readonly string[],
-  when?: (attrs: tf.NamedAttrMap | undefined) => boolean,
-): tf.KernelFunc {
+/** `kernelFunc` with {@link flushDenormalInputs} applied to the inputs `names` first. */
+export function withFlushedInputs(kernelFunc: tf.KernelFunc, names: readonly string[]): tf.KernelFunc {
   return (args) => {
-    if (when === undefined || when(args.attrs)) flushDenormalInputs(args.backend, args.inputs, names);
+    flushDenormalInputs(args.backend, args.inputs, names);
     return kernelFunc(args);
   };
 }
