@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expectNoLeak, useBackend } from '@residual/test-utils';
-import { ConvTranspose2d, ValueError } from '@residual/core';
+import { ConvTranspose2d, Generator, ValueError } from '@residual/core';
+
+function expectClose(actual: tf.Tensor, expected: tf.Tensor, tol = 1e-5): void {
+  expect(actual.shape).toEqual(expected.shape);
+  const a = Array.from(actual.dataSync());
+  const e = Array.from(expected.dataSync());
+  const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]) / (1 + Math.abs(e[i]))), 0);
+  expect(worst).toBeLessThan(tol);
+}
 
 beforeAll(async () => {
   await useBackend();
@@ -20,6 +28,35 @@ describe('ConvTranspose2d', () => {
       return y;
     });
     tf.dispose([w, x]);
+    up.dispose();
+  });
+
+  it('computes kernel = stride (one block per input pixel) as the general adjoint convolution does, gradients included', async () => {
+    const gen = new Generator(3);
+    const up = new ConvTranspose2d(5, 4, [2, 3], { stride: [2, 3], generator: gen });
+    const x = gen.normalTensor([2, 3, 4, 5]) as tf.Tensor4D;
+    const dy = gen.normalTensor([2, 6, 12, 4]);
+    // The reference: tfjs's adjoint convolution with the same filter, plus the bias.
+    const reference = (input: tf.Tensor4D): tf.Tensor4D =>
+      tf.tidy(() => tf.add(tf.conv2dTranspose(input, up.weight as tf.Tensor4D, [2, 6, 12, 4], [2, 3], 'valid'), up.bias as tf.Variable));
+    const ours = (input: tf.Tensor4D): tf.Tensor4D => up.forward(input);
+    const gradients = (f: (input: tf.Tensor4D) => tf.Tensor4D): tf.Tensor[] => {
+      const dx = tf.grad((input) => tf.sum(tf.mul(f(input as tf.Tensor4D), dy)))(x);
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(f(x), dy)) as tf.Scalar, [up.weight, up.bias as tf.Variable]);
+      value.dispose();
+      return [dx, grads[up.weight.name], grads[(up.bias as tf.Variable).name]];
+    };
+    await expectNoLeak(() => {
+      const y = ours(x);
+      const want = reference(x);
+      expect(y.shape).toEqual([2, 6, 12, 4]);
+      expectClose(y, want);
+      const got = gradients(ours);
+      const expected = gradients(reference);
+      got.forEach((g, i) => expectClose(g, expected[i]));
+      return [y, want, got, expected];
+    });
+    tf.dispose([x, dy]);
     up.dispose();
   });
 

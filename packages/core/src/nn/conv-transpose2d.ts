@@ -86,6 +86,7 @@ export class ConvTranspose2d extends Module {
     if (outH < 1 || outW < 1) {
       throw new ShapeError(`ConvTranspose2d.forward: output size ${outH}x${outW} is too small for input ${h}x${w}`);
     }
+    if (this.isBlockScatter()) return this.blockScatter(x);
     return tf.tidy(() => {
       const filter = dilateFilter(this.weight as tf.Tensor4D, this.dilation); // [eH, eW, out/g, in]
       const outG = this.outChannels / this.groups;
@@ -99,6 +100,33 @@ export class ConvTranspose2d extends Module {
       const extraW = Math.max(0, opw - pw);
       if (extraH || extraW) y = tf.pad(y, [[0, 0], [0, extraH], [0, extraW], [0, 0]]);
       y = tf.slice(y, [0, ph, pw, 0], [n, outH, outW, this.outChannels]);
+      return this.bias ? tf.add(y, this.bias) : y;
+    });
+  }
+
+  /** Kernel = stride, no padding/dilation/groups: each input pixel owns its own k×k output block. */
+  private isBlockScatter(): boolean {
+    const [kh, kw] = this.kernelSize;
+    const [sh, sw] = this.stride;
+    return (
+      kh === sh && kw === sw && this.groups === 1 && this.dilation[0] === 1 && this.dilation[1] === 1 &&
+      this.padding[0] === 0 && this.padding[1] === 0 && this.outputPadding[0] === 0 && this.outputPadding[1] === 0
+    );
+  }
+
+  /**
+   * The block-scatter case (torchvision's mask predictor, 2×2 stride 2) as one matmul
+   * [N·H·W, in] × [in, kH·kW·out] and a pixel shuffle: a quarter of the multiply-adds of the adjoint
+   * convolution over a zero-dilated input, and the same sums (one product per input channel).
+   */
+  private blockScatter(x: tf.Tensor4D): tf.Tensor4D {
+    const [n, h, w, cin] = x.shape;
+    const [kh, kw] = this.kernelSize;
+    const cout = this.outChannels;
+    return tf.tidy((): tf.Tensor4D => {
+      const filter = tf.reshape(tf.transpose(this.weight, [3, 0, 1, 2]), [cin, kh * kw * cout]); // [in, kH·kW·out]
+      const blocks = tf.reshape(tf.matMul(tf.reshape(x, [n * h * w, cin]), filter), [n * h, w, kh, kw * cout]);
+      const y = tf.reshape(tf.transpose(blocks, [0, 2, 1, 3]), [n, h * kh, w * kw, cout]) as tf.Tensor4D;
       return this.bias ? tf.add(y, this.bias) : y;
     });
   }
