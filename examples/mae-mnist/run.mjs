@@ -16,7 +16,7 @@ import { AdamW, Generator, initBackend } from '@residual/core';
 import { loadMnist } from '@residual/data';
 import { MaePretrainer, MaskedAutoencoderViT, maePretrainParamGroups, reconstruct } from '@residual/mae';
 import { writeReconstructionGrid } from '@residual/mae/node';
-import { lossSvg, writePng } from './plot-loss.mjs';
+import { curvesPng } from '@residual/cli';
 
 const HELP = `node examples/mae-mnist/run.mjs [options]
   --steps N         optimiser steps (default 500)
@@ -137,11 +137,11 @@ const json = {
   firstLoss: losses[0], lastWindowLoss: curve.loss.at(-1), heldOutLoss: heldOut, date: new Date().toISOString(), curve, perStep: losses,
 };
 writeFileSync(join(opt.out, 'loss.json'), `${JSON.stringify(json, null, 1)}\n`);
-const svg = lossSvg(curve.steps, curve.loss, {
-  title: 'MAE pre-training on MNIST (32×32×3, patch 4, mask ratio 0.75)',
+const png = await curvesPng([{ name: 'loss', steps: curve.steps, values: curve.loss, colour: '#1f77b4' }], 'MAE pre-training on MNIST (32×32×3, patch 4, mask ratio 0.75)', {
   subtitle: `${config.steps} AdamW steps of batch ${config.batch}, lr ${config.lr} (warm-up ${config.warmup}, cosine); mean loss per ${config.every} steps; seed ${config.seed}; ${backend}`,
+  xLabel: 'optimiser step', yLabel: 'loss (MSE on masked patches)',
 });
-await writePng(svg, join(opt.out, 'loss.png'));
+writeFileSync(join(opt.out, 'loss.png'), png);
 model.dispose();
 optimizer.dispose();
 console.log(`loss ${losses[0].toFixed(4)} (step 1) → ${curve.loss.at(-1).toFixed(4)} (mean of the last ${config.every} steps); held-out ${heldOut.toFixed(4)}`);

@@ -19,3 +19,4 @@ export { trainDetector, DivergenceError, type TrainOptions, type TrainHooks, typ
 export { evaluateDetector, type DetectorEvaluation } from './evaluate-detector.js';
 export { listImages, shardImages, parseShard, type Shard, type ListedImage } from './image-list.js';
 export { drawDetections, labelColour, type DrawableDetections } from './draw-detections.js';
+export { curvesSvg, curvesPng, movingAverage, type Curve, type CurveChartOptions } from './loss-curve.js';
