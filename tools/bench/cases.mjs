@@ -9,19 +9,23 @@ import { fasterrcnnResnet50Fpn, trainStep } from '@residual/faster-rcnn';
 import { maskrcnnResnet50Fpn } from '@residual/mask-rcnn';
 
 /**
- * id → { label(batch), goal (max ratio ours/torch, or null when issue 9 sets none), build(batch) }.
- * build returns { step(): void (disposes what it makes), dispose(): void }. Inputs are NHWC here,
- * NCHW on the torch side (each framework's native layout), with the same number of elements.
+ * id → { label(batch), goal (max ratio ours/torch, or null when issue 9 sets none), onnxGoal (the same
+ * for the onnxruntime engine, issue 12; absent: the case has no onnxruntime variant), build(batch,
+ * { engine }) }. build returns (or resolves to) { step(): void | Promise<void> (disposes what it
+ * makes), dispose(), extra?(): fields for the result line }. Inputs are NHWC here, NCHW on the torch
+ * side (each framework's native layout), with the same number of elements.
  */
 export const CASES = {
-  'resnet50-fwd': { label: (n) => `ResNet-50 224 forward, batch ${n}`, goal: 1.5, build: (n) => resnetForward(n) },
+  'resnet50-fwd': { label: (n) => `ResNet-50 224 forward, batch ${n}`, goal: 1.5, onnxGoal: 1, build: (n, o) => resnetForward(n, o?.engine) },
   'mae-base-fwdbwd': { label: (n) => `MAE-base fwd+bwd, batch ${n}`, goal: 2, build: (n) => maeForwardBackward(n) },
   'resnet50-train': { label: (n) => `ResNet-50 224 train step, batch ${n}`, goal: null, build: (n) => resnetTrainStep(n) },
   'frcnn-r50-infer': {
-    label: (n) => `Faster R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: null, build: (n) => detectionInference(fasterrcnnResnet50Fpn, n),
+    label: (n) => `Faster R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: null, onnxGoal: null,
+    build: (n, o) => detectionInference(fasterrcnnResnet50Fpn, n, o?.engine),
   },
   'mrcnn-r50-infer': {
-    label: (n) => `Mask R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: 2, build: (n) => detectionInference(maskrcnnResnet50Fpn, n),
+    label: (n) => `Mask R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: 2, onnxGoal: 1,
+    build: (n, o) => detectionInference(maskrcnnResnet50Fpn, n, o?.engine),
   },
   'frcnn-r50-train': {
     label: (n) => `Faster R-CNN R50-FPN ${TRAIN_SIZE}×${TRAIN_SIZE} train step, batch ${n}`, goal: 3, build: (n) => detectionTrainStep(fasterrcnnResnet50Fpn, n, false),
@@ -46,10 +50,30 @@ export const TRAIN_LABELS = [1, 17, 62];
 /** Issue 9's memory goal: peak memory at most this multiple of PyTorch's for the same work. */
 export const MEMORY_GOAL = 1.5;
 
-function resnetForward(n) {
+async function resnetForward(n, engine = 'tfjs') {
   const gen = new Generator(0);
   const model = resnet50({ generator: gen }).eval();
   const x = gen.normalTensor([n, 224, 224, 3]);
+  if (engine === 'onnxruntime') {
+    // The exported graph (NHWC input, copies in and out included), as benchResnet50Forward times it.
+    const { OnnxSession, toOnnx } = await import('@residual/onnx');
+    let session;
+    try {
+      session = await OnnxSession.create(toOnnx(model, { inputShape: [n, 3, 224, 224], dynamicBatch: true, layout: 'nhwc' }));
+    } catch (e) {
+      x.dispose();
+      model.dispose();
+      throw e;
+    }
+    return {
+      step: async () => tf.dispose([...(await session.run({ input: x })).values()]),
+      dispose: async () => {
+        await session.release();
+        x.dispose();
+        model.dispose();
+      },
+    };
+  }
   return {
     step: () => {
       const logits = model.forward(x);
@@ -109,7 +133,7 @@ function maeForwardBackward(n) {
 // on the random weights: cls_score weight 0 and bias 6 for class 1 (0 elsewhere), so every proposal is a
 // class-1 candidate with score 0.82 (the other classes 0.002, under the 0.05 threshold); NMS then keeps up
 // to 100 detections per image, as on a busy real image, and Mask R-CNN runs its mask head on them.
-function detectionInference(builder, n) {
+async function detectionInference(builder, n, engine = 'tfjs') {
   const gen = new Generator(0);
   const model = builder({ numClasses: 91, generator: gen }).eval();
   const cls = model.roiHeads.boxPredictor.clsScore;
@@ -119,6 +143,26 @@ function detectionInference(builder, n) {
   cls.bias.assign(bias);
   tf.dispose([weight, bias]); // the variables hold their own reference to the data
   const images = Array.from({ length: n }, () => gen.uniform([DETECT_SIZE, DETECT_SIZE, 3]));
+  if (engine === 'onnxruntime') {
+    // After the class scores are set: the engine exports the weights it is made with.
+    const { DENSE_STAGES, useEngine } = await import('@residual/onnx');
+    await useEngine(model, 'onnxruntime');
+    return {
+      step: async () => tf.dispose(await model.predict(images)),
+      // The last step's split: TypeScript (tfjs-wasm + plain loops) vs onnxruntime (DENSE_STAGES).
+      extra: () => {
+        const stages = model.engine.lastTimings;
+        const dense = DENSE_STAGES.reduce((a, k) => a + stages[k], 0);
+        return { stagesMs: stages, tsShare: 1 - dense / stages.total };
+      },
+      dispose: async () => {
+        await useEngine(model, 'tfjs');
+        tf.dispose(images);
+        model.rpn.anchorGenerator.dispose();
+        model.dispose();
+      },
+    };
+  }
   return {
     step: () => {
       const { detections } = model.forward(images);

@@ -50,10 +50,13 @@ if (opt.help) {
 const FULL = [
   ['resnet50-fwd', 1, 'wasm', 2, 7, 3, 10, true],
   ['resnet50-fwd', 8, 'wasm', 1, 5, 2, 5, true],
+  ['resnet50-fwd', 1, 'onnxruntime', 2, 7, 0, 0, false],
+  ['resnet50-fwd', 8, 'onnxruntime', 1, 5, 0, 0, false],
   ['mae-base-fwdbwd', 8, 'wasm', 1, 1, 1, 3, true, 2],
   ['resnet50-train', 8, 'wasm', 1, 3, 1, 3, true, 2],
   ['frcnn-r50-infer', 1, 'wasm', 1, 1, 1, 1, false],
   ['mrcnn-r50-infer', 1, 'wasm', 1, 1, 1, 1, true],
+  ['mrcnn-r50-infer', 1, 'onnxruntime', 1, 3, 0, 0, false],
   ['frcnn-r50-train', 2, 'wasm', 1, 1, 1, 3, false, 1],
   ['mrcnn-r50-train', 2, 'wasm', 1, 1, 1, 3, true, 1],
   ['resnet50-fwd', 1, 'cpu', 1, 2, 0, 0, false], // tfjs-cpu (--cpu): ~10–20 s a forward; torch row already above
@@ -61,7 +64,12 @@ const FULL = [
 const QUICK = [
   ['resnet50-fwd', 1, 'wasm', 1, 3, 2, 5, true],
   ['resnet50-fwd', 8, 'wasm', 1, 2, 1, 3, true],
+  ['resnet50-fwd', 1, 'onnxruntime', 1, 5, 0, 0, false],
+  ['resnet50-fwd', 8, 'onnxruntime', 1, 3, 0, 0, false],
 ];
+// Rows of backend 'onnxruntime' (issue 12) run the case with `--engine onnxruntime`: the dense parts in
+// onnxruntime-node, the rest on tfjs-wasm. Their torch numbers are the wasm row's (same work, measured once)
+// and their goal is the case's onnxGoal.
 const only = opt.only ? new Set(opt.only.split(',').map((id) => id.trim())) : null;
 for (const id of only ?? []) {
   if (!CASES[id]) throw new Error(`run.mjs: unknown case "${id}" in --only; expected some of ${Object.keys(CASES).join(', ')}`);
@@ -119,7 +127,8 @@ for (const [id, firstBatch, backend, warmup, repeats, tWarmup, tRepeats, profile
     const load = os.loadavg()[0];
     process.stdout.write(`  ${spec.label(batch)} [${backend}] … `);
     const common = ['--case', id, '--batch', String(batch), '--warmup', String(warmup), '--repeats', String(repeats)];
-    const args = [join(here, 'tfjs-case.mjs'), ...common, '--backend', backend, ...(profile ? ['--profile'] : [])];
+    const engine = backend === 'onnxruntime' ? ['--backend', 'wasm', '--engine', 'onnxruntime'] : ['--backend', backend];
+    const args = [join(here, 'tfjs-case.mjs'), ...common, ...engine, ...(profile ? ['--profile'] : [])];
     const ours = child(process.execPath, args, CHILD_TIMEOUT_S);
     let theirs = null;
     if (torch.ok && tRepeats > 0) {
@@ -128,7 +137,8 @@ for (const [id, firstBatch, backend, warmup, repeats, tWarmup, tRepeats, profile
     } else if (torch.ok) {
       theirs = rows.find((r) => r.id === id && r.batch === batch && r.torch)?.torch ?? null; // same work, measured once
     }
-    rows.push({ id, batch, label: spec.label(batch), backend, goal: spec.goal, loadAverage1m: +load.toFixed(2), tfjs: ours, torch: theirs });
+    const goal = backend === 'onnxruntime' ? spec.onnxGoal : spec.goal;
+    rows.push({ id, batch, label: spec.label(batch), backend, goal, loadAverage1m: +load.toFixed(2), tfjs: ours, torch: theirs });
     const show = (x) => (!x ? '–' : x.error ? 'error' : `${x.medianMs.toFixed(0)} ms`);
     process.stdout.write(`${show(ours)} / ${show(theirs)}\n`);
     if (!outOfMemory(ours)) break;
@@ -136,7 +146,8 @@ for (const [id, firstBatch, backend, warmup, repeats, tWarmup, tRepeats, profile
 }
 
 const f0 = (v) => (v == null || Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
-const table = [['case', 'tfjs ms', 'torch ms', 'ratio', 'goal', 'tfjs RSS MB', 'tfjs tensors MB', 'torch RSS MB', 'mem ratio']];
+const noOrt = (x) => /onnxruntime-node/.test(x.error ?? '');
+const table = [['case', 'ours ms', 'torch ms', 'ratio', 'goal', 'tfjs RSS MB', 'tfjs tensors MB', 'torch RSS MB', 'mem ratio']];
 for (const r of rows) {
   const ok = !r.tfjs.error;
   const tOk = r.torch && !r.torch.error;
@@ -147,7 +158,7 @@ for (const r of rows) {
   const goal = r.goal == null ? '–' : `≤${r.goal}× ${ratio == null ? '' : ratio <= r.goal ? 'met' : 'missed'}`;
   table.push([
     `${r.label} [${r.backend}]`,
-    ok ? f0(r.tfjs.medianMs) : outOfMemory(r.tfjs) ? 'OOM' : 'error',
+    ok ? f0(r.tfjs.medianMs) : outOfMemory(r.tfjs) ? 'OOM' : noOrt(r.tfjs) ? 'no onnxruntime' : 'error',
     !r.torch ? 'n/a' : tOk ? f0(r.torch.medianMs) : 'error',
     ratio == null ? '–' : `${ratio.toFixed(2)}×`,
     goal,
@@ -170,6 +181,13 @@ for (const r of rows) {
   const { kernelMs, kernels } = r.tfjs.profile;
   const top = kernels.slice(0, 5).map((k) => `${k.name} ${((100 * k.ms) / kernelMs).toFixed(0)}%`).join(', ');
   console.log(`  ${r.label} [${r.backend}]: ${f0(kernelMs)} ms of kernels in a ${f0(r.tfjs.profile.wallMs)} ms profiled step: ${top}`);
+}
+const split = rows.filter((r) => !r.tfjs.error && r.tfjs.stagesMs);
+if (split.length) console.log('\nWhere the onnxruntime engine\'s time goes (last timed step; TS = transform, proposals, RoIAlign, postprocess, paste):');
+for (const r of split) {
+  const s = r.tfjs.stagesMs;
+  const stages = Object.entries(s).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${f0(v)}`).join(', ');
+  console.log(`  ${r.label} [${r.backend}]: TypeScript side ${(100 * r.tfjs.tsShare).toFixed(0)}% of ${f0(s.total)} ms (goal <15%, issue 12); ms per stage: ${stages}`);
 }
 for (const r of rows) {
   if (r.tfjs.error) console.log(`  tfjs error in ${r.label} [${r.backend}]: ${r.tfjs.error}`);
@@ -198,6 +216,11 @@ for (const r of rows.filter((x) => outOfMemory(x.tfjs))) {
   console.log(`  ${r.label} [${r.backend}]: tfjs ran out of memory (${r.tfjs.error})${t}. The memory goal is missed there.`);
 }
 for (const r of missed) {
+  if (r.backend === 'onnxruntime') {
+    const ts = r.tfjs.tsShare == null ? '' : ` The TypeScript side took ${(100 * r.tfjs.tsShare).toFixed(0)}% of it.`;
+    console.log(`  ${r.label} [onnxruntime]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×, issue 12).${ts}`);
+    continue;
+  }
   if (r.backend !== 'wasm') {
     console.log(`  ${r.label} [${r.backend}]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×): tfjs-cpu runs plain JavaScript kernels; it is the fallback, not a target.`);
     continue;
