@@ -1,7 +1,7 @@
 export { toOnnx, buildOnnxGraph, type ToOnnxOptions, type OnnxExport, type OnnxLayout, type Exportable } from './to-onnx.js';
 export { OnnxGraph, ONNX_OPSET, ONNX_IR_VERSION, type Attr, type Dim } from './onnx-graph.js';
 export { encodeModel, decodeModel, type ModelInit } from './onnx-schema.js';
-export { OnnxSession, type OnnxSessionOptions } from './onnx-session.js';
+export { OnnxSession, type HostTensor, type OnnxSessionOptions } from './onnx-session.js';
 export {
   loadOnnxruntime,
   OnnxruntimeUnavailableError,

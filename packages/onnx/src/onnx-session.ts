@@ -2,6 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ValueError } from '@residual/core';
 import { loadOnnxruntime, type OrtModule, type OrtSession, type OrtSessionOptions, type OrtTensor } from './onnxruntime-loader.js';
 
+/** A float32 row-major array and its shape (NHWC for images and feature maps), as onnxruntime takes and gives them. */
+export interface HostTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
 /** Options of {@link OnnxSession.create}. */
 export interface OnnxSessionOptions extends OrtSessionOptions {
   /** Package to load instead of 'onnxruntime-node' (tests use it to simulate an absent package). */
@@ -39,18 +45,33 @@ export class OnnxSession {
 
   /** Runs the graph on float32 tfjs tensors by input name; outputs by name, new tensors the caller owns. */
   async run(inputs: Record<string, tf.Tensor>): Promise<Map<string, tf.Tensor>> {
+    const host: Record<string, HostTensor> = {};
+    for (const name of this.session.inputNames) {
+      const t = inputs[name];
+      if (!t) throw new ValueError(`OnnxSession.run: missing input "${name}" (inputs: ${this.session.inputNames.join(', ')})`);
+      host[name] = { data: (await t.data()) as Float32Array, shape: t.shape };
+    }
+    const out = new Map<string, tf.Tensor>();
+    for (const [name, r] of await this.runHost(host)) out.set(name, tf.tensor(r.data, r.shape, 'float32'));
+    return out;
+  }
+
+  /**
+   * Runs the graph on host float32 arrays (no tfjs copies: the engine's TypeScript stages read and
+   * write these directly). Outputs by name; their arrays are onnxruntime's, owned by the caller.
+   */
+  async runHost(inputs: Record<string, HostTensor>): Promise<Map<string, HostTensor>> {
     const feeds: Record<string, OrtTensor> = {};
     for (const name of this.session.inputNames) {
       const t = inputs[name];
       if (!t) throw new ValueError(`OnnxSession.run: missing input "${name}" (inputs: ${this.session.inputNames.join(', ')})`);
-      feeds[name] = new this.ort.Tensor('float32', (await t.data()) as Float32Array, t.shape);
+      feeds[name] = new this.ort.Tensor('float32', t.data, t.shape);
     }
     const results = await this.session.run(feeds);
-    const out = new Map<string, tf.Tensor>();
+    const out = new Map<string, HostTensor>();
     for (const name of this.session.outputNames) {
       const r = results[name];
-      out.set(name, tf.tensor(r.data as Float32Array, [...r.dims], 'float32'));
-      r.dispose?.();
+      out.set(name, { data: r.data as Float32Array, shape: [...r.dims] });
     }
     return out;
   }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ValueError } from '@residual/core';
 import {
   RoIHeads,
+  type MultiScaleRoIAlign,
   postprocessDetections,
   type Detection,
   type GeneralizedRCNN,
@@ -10,7 +11,8 @@ import {
 import { BackboneWithFPN } from '@residual/fpn';
 import { MaskRCNNPredictor, MaskRoIHeads, maskrcnnInference } from '@residual/mask-rcnn';
 import { RegionProposalNetwork } from '@residual/rpn';
-import { OnnxSession, type OnnxSessionOptions } from './onnx-session.js';
+import { hostMultiScaleRoiAlign } from './host-roi-align.js';
+import { OnnxSession, type HostTensor, type OnnxSessionOptions } from './onnx-session.js';
 import { rpnProposals } from './rpn-proposals.js';
 import { toOnnx } from './to-onnx.js';
 
@@ -133,22 +135,25 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
     const keep = <T extends tf.Tensor>(t: T): T => (owned.push(t), t);
     try {
       const originalSizes = images.map((im) => [im.shape[0], im.shape[1]] as [number, number]);
-      const { images: batch } = await this.timed('transform', () => model.transform.forward(images));
-      keep(batch.tensor);
-      // Dense: backbone + FPN, then the RPN head on every level.
-      const features = await this.timed('backbone', () => this.sessions.backbone.run({ input: batch.tensor }));
-      owned.push(...features.values());
-      const maps = features as Map<string, tf.Tensor4D>;
-      const head = await this.timed('rpnHead', () => this.sessions.rpnHead.run(Object.fromEntries(maps)));
-      owned.push(...head.values());
+      const { batch, input } = await this.timed('transform', async () => {
+        const { images: b } = model.transform.forward(images);
+        keep(b.tensor);
+        return { batch: b, input: { data: (await b.tensor.data()) as Float32Array, shape: b.tensor.shape } };
+      });
+      // Dense: backbone + FPN, then the RPN head on every level. The maps stay host arrays: the
+      // TypeScript stages read them directly, and onnxruntime takes them back without a copy.
+      const maps = await this.timed('backbone', () => this.sessions.backbone.runHost({ input }));
+      const head = await this.timed('rpnHead', () => this.sessions.rpnHead.runHost(Object.fromEntries(maps)));
       const levels = [...maps.keys()];
       const proposals = await this.timed('proposals', () =>
-        rpnProposals(
-          parts.rpn,
-          batch,
-          [...maps.values()],
-          levels.map((l) => head.get(`logits.${l}`) as tf.Tensor4D),
-          levels.map((l) => head.get(`bbox_reg.${l}`) as tf.Tensor4D),
+        tf.tidy(() =>
+          rpnProposals(
+            parts.rpn,
+            batch,
+            levels.map((l) => shapeOnly(maps.get(l) as HostTensor)),
+            levels.map((l) => toTensor(head.get(`logits.${l}`) as HostTensor) as tf.Tensor4D),
+            levels.map((l) => toTensor(head.get(`bbox_reg.${l}`) as HostTensor) as tf.Tensor4D),
+          ),
         ),
       );
       owned.push(...proposals);
@@ -164,14 +169,12 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
   }
 
   // box_roi_pool (TS) → box head + predictor (onnxruntime) → postprocess (TS); detections in batch pixels.
-  private async boxBranch(roiHeads: RoIHeads, maps: Map<string, tf.Tensor4D>, proposals: tf.Tensor2D[], batch: ImageList): Promise<Detection[]> {
-    const pooled = await this.timed('boxRoiPool', () => roiHeads.boxRoiPool.forward(maps, proposals, batch.imageSizes)); // [R,P,P,C]
-    let out: Map<string, tf.Tensor>;
-    try {
-      out = pooled.shape[0] > 0 ? await this.timed('boxHead', () => this.sessions.boxHead.run({ input: pooled })) : emptyBoxOutputs(roiHeads);
-    } finally {
-      pooled.dispose();
-    }
+  private async boxBranch(roiHeads: RoIHeads, maps: Map<string, HostTensor>, proposals: tf.Tensor2D[], batch: ImageList): Promise<Detection[]> {
+    const pooled = await this.timed('boxRoiPool', () => pool(roiHeads.boxRoiPool, maps, proposals, batch.imageSizes)); // [R,P,P,C]
+    const out =
+      pooled.shape[0] > 0
+        ? await this.timed('boxHead', async () => new Map([...(await this.sessions.boxHead.runHost({ input: pooled }))].map(([k, v]) => [k, toTensor(v)])))
+        : emptyBoxOutputs(roiHeads);
     try {
       const [classLogits, boxRegression] = [out.get('class_logits') as tf.Tensor2D, out.get('box_regression') as tf.Tensor2D];
       return await this.timed('postprocess', () =>
@@ -188,20 +191,16 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
   }
 
   // mask_roi_pool (TS) → mask head + predictor (onnxruntime) → the labelled class's probabilities (TS).
-  private async maskBranch(heads: MaskRoIHeads, maps: Map<string, tf.Tensor4D>, detections: Detection[], batch: ImageList): Promise<Detection[]> {
+  private async maskBranch(heads: MaskRoIHeads, maps: Map<string, HostTensor>, detections: Detection[], batch: ImageList): Promise<Detection[]> {
     const session = this.sessions.maskHead as OnnxSession;
-    const pooled = await this.timed('maskRoiPool', () => heads.maskRoiPool.forward(maps, detections.map((d) => d.boxes), batch.imageSizes)); // [K,M,M,C]
+    const pooled = await this.timed('maskRoiPool', () => pool(heads.maskRoiPool, maps, detections.map((d) => d.boxes), batch.imageSizes)); // [K,M,M,C]
     let logits: tf.Tensor4D;
-    try {
-      if (pooled.shape[0] > 0) {
-        logits = (await this.timed('maskHead', () => session.run({ input: pooled }))).get('mask_logits') as tf.Tensor4D;
-      } else {
-        // No detections: nothing to run; maskrcnnInference answers with [0,M,M] per image.
-        const m = 2 * pooled.shape[1];
-        logits = tf.zeros([0, m, m, heads.maskPredictor instanceof MaskRCNNPredictor ? heads.maskPredictor.numClasses : 1]);
-      }
-    } finally {
-      pooled.dispose();
+    if (pooled.shape[0] > 0) {
+      logits = await this.timed('maskHead', async () => toTensor((await session.runHost({ input: pooled })).get('mask_logits') as HostTensor) as tf.Tensor4D);
+    } else {
+      // No detections: nothing to run; maskrcnnInference answers with [0,M,M] per image.
+      const m = 2 * pooled.shape[1];
+      logits = tf.zeros([0, m, m, heads.maskPredictor instanceof MaskRCNNPredictor ? heads.maskPredictor.numClasses : 1]);
     }
     try {
       const probs = await this.timed('maskInference', () => maskrcnnInference(logits, detections.map((d) => d.labels)));
@@ -216,6 +215,23 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
     const { backbone, rpnHead, boxHead, maskHead } = this.sessions;
     await Promise.all([backbone, rpnHead, boxHead, ...(maskHead ? [maskHead] : [])].map((s) => s.release()));
   }
+}
+
+// A host array as a tfjs tensor (copied into the backend); caller owns it.
+function toTensor(t: HostTensor): tf.Tensor {
+  return tf.tensor(t.data, t.shape, 'float32');
+}
+
+// AnchorGenerator reads only the feature maps' shapes (for its grids): the host maps stand in for tensors.
+function shapeOnly(t: HostTensor): tf.Tensor4D {
+  return { shape: t.shape, rank: 4 } as unknown as tf.Tensor4D;
+}
+
+// The pooler's levels (in the features' order, as MultiScaleRoIAlign selects them) pooled on the host.
+function pool(pooler: MultiScaleRoIAlign, maps: Map<string, HostTensor>, boxes: readonly tf.Tensor2D[], imageSizes: ReadonlyArray<readonly [number, number]>): HostTensor {
+  const levels = [...maps].filter(([k]) => pooler.featmapNames.includes(k)).map(([, v]) => v);
+  if (levels.length === 0) throw new ValueError(`useEngine: the RoI pooler needs the maps [${pooler.featmapNames.join(',')}], the backbone gives [${[...maps.keys()].join(',')}]`);
+  return hostMultiScaleRoiAlign(pooler, levels, boxes.map((b) => b.dataSync() as Float32Array), imageSizes);
 }
 
 // No proposals at all: the predictor's outputs for zero rows.

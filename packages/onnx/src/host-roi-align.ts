@@ -1,0 +1,203 @@
+import { ShapeError, ValueError } from '@residual/core';
+import { mapLevels, type MultiScaleRoIAlign } from '@residual/faster-rcnn';
+import type { HostTensor } from './onnx-session.js';
+
+// RoIAlign of the onnxruntime engine on host arrays: the feature maps come out of onnxruntime as
+// Float32Arrays and the pooled features go back into it, so sampling them with plain loops avoids two
+// copies through tfjs and many small wasm kernels. The arithmetic is core's roiAlign (torchvision's
+// roi_align_kernel.cpp): the same float32 geometry, the same separable bilinear weights per bin.
+
+// Bound once: global Math lookups are slow inside jest's vm, and these loops run per bin.
+const { ceil, max, min, trunc } = Math;
+const f32 = Math.fround;
+
+/** RoIAlign settings shared by all RoIs of one call. */
+export interface HostRoiAlignOptions {
+  outputSize: readonly [number, number];
+  spatialScale: number;
+  /** Samples per bin and axis; ≤ 0 is adaptive (ceil(roiSize / outputSize)). */
+  samplingRatio: number;
+  aligned: boolean;
+}
+
+/**
+ * For bin row `p` along one axis: the pixels the `grid` samples read and their summed bilinear
+ * weights (written to idx/w, count returned), as core's roi-align-plan `axisWeights` (samples outside
+ * [−1, size] read zero; (−1, 0] snaps to 0; the last pixel repeats at the far edge).
+ */
+function axisWeights(start: number, bin: number, grid: number, p: number, size: number, acc: Float64Array, idx: Int32Array, w: Float64Array): number {
+  let lo = size;
+  let hi = -1;
+  const base = f32(start + f32(p * bin));
+  for (let i = 0; i < grid; i++) {
+    let v = f32(base + f32(f32((i + 0.5) * bin) / grid));
+    if (v < -1 || v > size) continue;
+    if (v <= 0) v = 0;
+    let low = trunc(v);
+    let high: number;
+    if (low >= size - 1) {
+      low = size - 1;
+      high = low;
+      v = low;
+    } else {
+      high = low + 1;
+    }
+    const l = f32(v - low);
+    acc[low] += f32(1 - l);
+    acc[high] += l;
+    lo = min(lo, low);
+    hi = max(hi, high);
+  }
+  let n = 0;
+  for (let j = lo; j <= hi; j++) {
+    if (acc[j] !== 0) {
+      idx[n] = j;
+      w[n] = acc[j];
+      n++;
+    }
+    acc[j] = 0;
+  }
+  return n;
+}
+
+/**
+ * RoIAlign (torchvision semantics, as core's `roiAlign`) of the NHWC map `input` [N,H,W,C] for the
+ * boxes `boxes` (x1,y1,x2,y2 rows) of images `batchIndex`, writing [K,outH,outW,C] into `out` from
+ * row `outRow` of its K axis, or into row `rowOf[k]` when given. Pure host arithmetic, sync.
+ */
+export function hostRoiAlign(
+  input: HostTensor,
+  boxes: ArrayLike<number>,
+  batchIndex: ArrayLike<number>,
+  options: HostRoiAlignOptions,
+  out: Float32Array,
+  rowOf?: ArrayLike<number>,
+): void {
+  if (input.shape.length !== 4) throw new ShapeError(`hostRoiAlign: input must be [N,H,W,C], got [${input.shape.join(',')}]`);
+  const [n, height, width, channels] = input.shape;
+  const [pooledH, pooledW] = options.outputSize;
+  const k = batchIndex.length;
+  if (boxes.length !== 4 * k) throw new ShapeError(`hostRoiAlign: boxes must hold 4 values per RoI (${k}), got ${boxes.length}`);
+  if (out.length < (rowOf ? 0 : k) * pooledH * pooledW * channels) throw new ShapeError(`hostRoiAlign: out is too short for ${k} RoIs`);
+  const data = input.data;
+  const scale = f32(options.spatialScale);
+  const offset = options.aligned ? 0.5 : 0;
+  const rowAcc = new Float64Array(height + 1);
+  const colAcc = new Float64Array(width + 1);
+  const grid = (s: number): number => max(s, 1) * 2 + 2; // most pixels one axis of a bin can touch
+  const maxGridH = options.samplingRatio > 0 ? options.samplingRatio : height + 1;
+  const maxGridW = options.samplingRatio > 0 ? options.samplingRatio : width + 1;
+  const rowIdx = new Int32Array(pooledH * min(grid(maxGridH), height + 1));
+  const rowW = new Float64Array(rowIdx.length);
+  const colIdx = new Int32Array(pooledW * min(grid(maxGridW), width + 1));
+  const colW = new Float64Array(colIdx.length);
+  const rowStart = new Int32Array(pooledH + 1);
+  const colStart = new Int32Array(pooledW + 1);
+  const binSize = pooledH * pooledW * channels;
+  const acc = new Float32Array(channels);
+  for (let r = 0; r < k; r++) {
+    const b = trunc(batchIndex[r]);
+    if (!(b >= 0 && b < n)) throw new ValueError(`hostRoiAlign: RoI ${r} has batch index ${batchIndex[r]}, expected an integer in [0, ${n - 1}]`);
+    // roiGeometry: float32 step by step as the C++ kernel.
+    const startX = f32(f32(boxes[4 * r] * scale) - offset);
+    const startY = f32(f32(boxes[4 * r + 1] * scale) - offset);
+    let roiW = f32(f32(f32(boxes[4 * r + 2] * scale) - offset) - startX);
+    let roiH = f32(f32(f32(boxes[4 * r + 3] * scale) - offset) - startY);
+    if (!options.aligned) {
+      roiW = max(roiW, 1);
+      roiH = max(roiH, 1);
+    }
+    const binH = f32(roiH / pooledH);
+    const binW = f32(roiW / pooledW);
+    const gridH = options.samplingRatio > 0 ? options.samplingRatio : ceil(f32(roiH / pooledH));
+    const gridW = options.samplingRatio > 0 ? options.samplingRatio : ceil(f32(roiW / pooledW));
+    const base = (rowOf ? rowOf[r] : r) * binSize;
+    const empty = !(gridH > 0 && gridW > 0) || height === 0 || width === 0;
+    if (empty) {
+      out.fill(0, base, base + binSize);
+      continue;
+    }
+    const count = gridH * gridW;
+    for (let ph = 0; ph < pooledH; ph++) {
+      rowStart[ph + 1] = rowStart[ph] + axisWeights(startY, binH, gridH, ph, height, rowAcc, rowIdx.subarray(rowStart[ph]), rowW.subarray(rowStart[ph]));
+    }
+    for (let pw = 0; pw < pooledW; pw++) {
+      colStart[pw + 1] = colStart[pw] + axisWeights(startX, binW, gridW, pw, width, colAcc, colIdx.subarray(colStart[pw]), colW.subarray(colStart[pw]));
+    }
+    const imageBase = b * height * width;
+    for (let ph = 0; ph < pooledH; ph++) {
+      for (let pw = 0; pw < pooledW; pw++) {
+        acc.fill(0);
+        for (let i = rowStart[ph]; i < rowStart[ph + 1]; i++) {
+          const rowBase = imageBase + rowIdx[i] * width;
+          const wr = rowW[i] / count;
+          for (let j = colStart[pw]; j < colStart[pw + 1]; j++) {
+            const w = f32(wr * colW[j]);
+            const src = (rowBase + colIdx[j]) * channels;
+            for (let c = 0; c < channels; c++) acc[c] += w * data[src + c];
+          }
+        }
+        out.set(acc, base + (ph * pooledW + pw) * channels);
+      }
+    }
+  }
+}
+
+/**
+ * `MultiScaleRoIAlign.forward` of `pooler` on host arrays: `maps` are the pooler's levels (in its
+ * featmapNames order, NHWC), `boxes[i]` the flat x1,y1,x2,y2 boxes of image i. Level of each box and
+ * level scales as the pooler computes them (its cached scales when it has run before). Returns
+ * [ΣKi, outH, outW, C] in box order.
+ */
+export function hostMultiScaleRoiAlign(
+  pooler: MultiScaleRoIAlign,
+  maps: readonly HostTensor[],
+  boxes: readonly Float32Array[],
+  imageSizes: ReadonlyArray<readonly [number, number]>,
+): HostTensor {
+  if (maps.length === 0) throw new ValueError('hostMultiScaleRoiAlign: maps must hold at least one level, got none');
+  const [outH, outW] = pooler.outputSize;
+  const channels = maps[0].shape[3];
+  const total = boxes.reduce((a, b) => a + b.length / 4, 0);
+  const all = new Float32Array(4 * total);
+  const batchIndex = new Int32Array(total);
+  let at = 0;
+  boxes.forEach((b, i) => {
+    all.set(b, 4 * at);
+    batchIndex.fill(i, at, at + b.length / 4);
+    at += b.length / 4;
+  });
+  const out = new Float32Array(total * outH * outW * channels);
+  const result = { data: out, shape: [total, outH, outW, channels] };
+  if (total === 0) return result;
+  const scales = pooler.levelScales ?? inferScales(maps, imageSizes);
+  const options = (level: number): HostRoiAlignOptions => ({ outputSize: [outH, outW], spatialScale: scales[level], samplingRatio: pooler.samplingRatio, aligned: false });
+  if (maps.length === 1) {
+    hostRoiAlign(maps[0], all, batchIndex, options(0), out);
+    return result;
+  }
+  const kMin = trunc(-Math.log2(scales[0]));
+  const kMax = trunc(-Math.log2(scales[scales.length - 1]));
+  const levels = mapLevels(all, kMin, kMax, pooler.canonicalScale, pooler.canonicalLevel);
+  maps.forEach((map, level) => {
+    const rows: number[] = [];
+    levels.forEach((l, r) => l === level && rows.push(r));
+    if (rows.length === 0) return;
+    const levelBoxes = new Float32Array(4 * rows.length);
+    rows.forEach((r, j) => levelBoxes.set(all.subarray(4 * r, 4 * r + 4), 4 * j));
+    hostRoiAlign(map, levelBoxes, rows.map((r) => batchIndex[r]), options(level), out, rows);
+  });
+  return result;
+}
+
+// MultiScaleRoIAlign's first-call rule (torchvision _setup_scales): 2^round(log2(featureH / max image h)).
+function inferScales(maps: readonly HostTensor[], imageSizes: ReadonlyArray<readonly [number, number]>): number[] {
+  if (imageSizes.length === 0) throw new ValueError('hostMultiScaleRoiAlign: imageSizes must not be empty');
+  const refH = max(...imageSizes.map((s) => s[0]));
+  return maps.map((m) => 2 ** roundHalfEven(f32(Math.log2(f32(m.shape[1] / refH)))));
+}
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
