@@ -10,3 +10,14 @@ export { MaskRCNN, type MaskRCNNOptions, type PredictOptions } from './mask-rcnn
 export { maskrcnnResnet50Fpn, maskrcnnResnetFpn, type MaskRCNNResnetFpnOptions } from './mask-rcnn-builders.js';
 export { toCocoResults, type CocoDetectionResult, type LabelToCategoryId } from './coco-results.js';
 export { inferArchitecture, type DetectorArchitecture } from './infer-architecture.js';
+export {
+  maskrcnnFromConfig,
+  parseMaskRCNNConfig,
+  readDetectorMetadata,
+  MASKRCNN_CONFIG_METADATA_KEY,
+  CATEGORIES_METADATA_KEY,
+  type MaskRCNNConfig,
+  type MaskRCNNFromConfigOptions,
+  type DetectorCategory,
+  type DetectorMetadata,
+} from './mask-rcnn-config.js';
