@@ -9,8 +9,9 @@ import {
   type ImageList,
 } from '@residual/faster-rcnn';
 import { BackboneWithFPN } from '@residual/fpn';
-import { MaskRCNNPredictor, MaskRoIHeads, maskrcnnInference } from '@residual/mask-rcnn';
+import { MaskRCNNTransform, MaskRoIHeads } from '@residual/mask-rcnn';
 import { RegionProposalNetwork } from '@residual/rpn';
+import { hostMaskProbs, hostPasteMasks } from './host-masks.js';
 import { hostMultiScaleRoiAlign } from './host-roi-align.js';
 import { OnnxSession, type HostTensor, type OnnxSessionOptions } from './onnx-session.js';
 import { rpnProposals } from './rpn-proposals.js';
@@ -159,9 +160,9 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
       owned.push(...proposals);
       const detections = await this.boxBranch(parts.roiHeads, maps, proposals, batch);
       owned.push(...detections.flatMap((d) => [d.boxes, d.scores, d.labels]));
-      const withMasks = parts.mask ? await this.maskBranch(parts.mask, maps, detections, batch) : detections;
-      owned.push(...withMasks.flatMap((d) => (d.masks instanceof tf.Tensor ? [d.masks] : [])));
-      return await this.timed('paste', () => tf.tidy(() => model.transform.postprocess(withMasks, batch.imageSizes, originalSizes)));
+      if (!parts.mask) return await this.timed('paste', () => tf.tidy(() => model.transform.postprocess(detections, batch.imageSizes, originalSizes)));
+      const masks = await this.maskBranch(parts.mask, maps, detections, batch);
+      return await this.timed('paste', () => paste(model, detections, masks, batch.imageSizes, originalSizes));
     } finally {
       tf.dispose(owned);
       this.lastTimings.total = performance.now() - start;
@@ -190,30 +191,62 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
     }
   }
 
-  // mask_roi_pool (TS) → mask head + predictor (onnxruntime) → the labelled class's probabilities (TS).
-  private async maskBranch(heads: MaskRoIHeads, maps: Map<string, HostTensor>, detections: Detection[], batch: ImageList): Promise<Detection[]> {
+  // mask_roi_pool (TS) → mask head + predictor (onnxruntime) → the labelled class's probabilities (TS), per image.
+  private async maskBranch(heads: MaskRoIHeads, maps: Map<string, HostTensor>, detections: Detection[], batch: ImageList): Promise<HostMasks> {
     const session = this.sessions.maskHead as OnnxSession;
-    const pooled = await this.timed('maskRoiPool', () => pool(heads.maskRoiPool, maps, detections.map((d) => d.boxes), batch.imageSizes)); // [K,M,M,C]
-    let logits: tf.Tensor4D;
-    if (pooled.shape[0] > 0) {
-      logits = await this.timed('maskHead', async () => toTensor((await session.runHost({ input: pooled })).get('mask_logits') as HostTensor) as tf.Tensor4D);
-    } else {
-      // No detections: nothing to run; maskrcnnInference answers with [0,M,M] per image.
-      const m = 2 * pooled.shape[1];
-      logits = tf.zeros([0, m, m, heads.maskPredictor instanceof MaskRCNNPredictor ? heads.maskPredictor.numClasses : 1]);
-    }
-    try {
-      const probs = await this.timed('maskInference', () => maskrcnnInference(logits, detections.map((d) => d.labels)));
-      return detections.map((d, i) => ({ ...d, masks: probs[i] }));
-    } finally {
-      logits.dispose();
-    }
+    const pooled = await this.timed('maskRoiPool', () => pool(heads.maskRoiPool, maps, detections.map((d) => d.boxes), batch.imageSizes)); // [K,P,P,C]
+    const m = 2 * pooled.shape[1]; // the mask head's transposed conv doubles the pooled size
+    if (pooled.shape[0] === 0) return { m, probs: detections.map(() => new Float32Array(0)) };
+    const logits = await this.timed('maskHead', async () => (await session.runHost({ input: pooled })).get('mask_logits') as HostTensor); // [K,M,M,classes]
+    return this.timed('maskInference', () => {
+      if (logits.shape[1] !== m || logits.shape[2] !== m) throw new ValueError(`useEngine: mask logits must be [K,${m},${m},C], got [${logits.shape.join(',')}]`);
+      const labels = Int32Array.from(detections.flatMap((d) => Array.from(d.labels.dataSync())));
+      const all = hostMaskProbs(logits, labels); // [K,M,M]
+      let at = 0;
+      const probs = detections.map((d) => all.subarray(m * m * at, m * m * (at += d.labels.shape[0])));
+      return { m, probs };
+    });
   }
 
   /** Frees the onnxruntime sessions (the model is not touched). */
   async release(): Promise<void> {
     const { backbone, rpnHead, boxHead, maskHead } = this.sessions;
     await Promise.all([backbone, rpnHead, boxHead, ...(maskHead ? [maskHead] : [])].map((s) => s.release()));
+  }
+}
+
+/** Mask probabilities per image: [Ki,M,M] as flat arrays. */
+interface HostMasks {
+  m: number;
+  probs: Float32Array[];
+}
+
+// transform.postprocess with the masks: Mask R-CNN's transform pasting full masks is done here on the
+// host arrays (the transform only rescales the boxes); any other transform (RLE output, a custom one)
+// gets the [Ki,M,M] probabilities as tensors and pastes them itself.
+function paste(
+  model: GeneralizedRCNN,
+  detections: readonly Detection[],
+  { m, probs }: HostMasks,
+  imageSizes: ReadonlyArray<readonly [number, number]>,
+  originalSizes: ReadonlyArray<readonly [number, number]>,
+): Detection[] {
+  const transform = model.transform;
+  if (!(transform instanceof MaskRCNNTransform && transform.maskFormat === 'full')) {
+    return tf.tidy(() => {
+      const withMasks = detections.map((d, i) => ({ ...d, masks: tf.tensor3d(probs[i], [d.labels.shape[0], m, m]) }));
+      return transform.postprocess(withMasks, imageSizes, originalSizes);
+    });
+  }
+  const out = transform.postprocess(detections, imageSizes, originalSizes); // boxes rescaled; no masks to paste
+  try {
+    return out.map((d, i) => {
+      const [h, w] = originalSizes[i];
+      return { ...d, masks: tf.tensor3d(hostPasteMasks(probs[i], m, d.boxes.dataSync(), [h, w]), [d.boxes.shape[0], h, w]) };
+    });
+  } catch (e) {
+    tf.dispose(out.flatMap((d) => [d.boxes, d.scores, d.labels]));
+    throw e;
   }
 }
 

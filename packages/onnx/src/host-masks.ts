@@ -1,0 +1,105 @@
+import { ShapeError, ValueError } from '@residual/core';
+import type { HostTensor } from './onnx-session.js';
+
+// Mask inference and pasting of the onnxruntime engine on host arrays: mask-rcnn's maskrcnnInference
+// and pasteMasksInImage (torchvision's maskrcnn_inference, expand_masks, expand_boxes,
+// paste_mask_in_image) as plain loops, so that each of up to 100 masks costs no tfjs kernels. The
+// float32 steps are the same as mask-rcnn's; the parity tests compare the two paths.
+
+const { exp, floor, fround, max, min, trunc } = Math; // bound once: global lookups are slow inside jest's vm
+
+/**
+ * σ of each detection's labelled class: `logits` [K,M,M,C] (NHWC, class last), `labels` [K].
+ * Returns float32 [K,M,M].
+ */
+export function hostMaskProbs(logits: HostTensor, labels: ArrayLike<number>): Float32Array {
+  const [k, mh, mw, c] = logits.shape;
+  if (logits.shape.length !== 4 || k !== labels.length) {
+    throw new ShapeError(`hostMaskProbs: logits must be [${labels.length},M,M,C] (one per label), got [${logits.shape.join(',')}]`);
+  }
+  const out = new Float32Array(k * mh * mw);
+  const x = logits.data;
+  for (let i = 0; i < k; i++) {
+    const label = labels[i];
+    if (!(label >= 0 && label < c)) throw new ValueError(`hostMaskProbs: label ${label} of detection ${i} is outside [0, ${c})`);
+    for (let p = 0; p < mh * mw; p++) out[i * mh * mw + p] = 1 / (1 + exp(-x[(i * mh * mw + p) * c + label]));
+  }
+  return out;
+}
+
+interface AxisPlan {
+  i0: Int32Array;
+  i1: Int32Array;
+  w0: Float32Array;
+  w1: Float32Array;
+}
+
+// faster-rcnn's resize-image linearPlan (torch upsample_bilinear2d, align_corners=False) for the
+// destination indices [from, to) of an axis resized from inSize to outSize.
+function axisPlan(inSize: number, outSize: number, from: number, to: number): AxisPlan {
+  const scale = fround(inSize / outSize);
+  const n = max(to - from, 0);
+  const plan = { i0: new Int32Array(n), i1: new Int32Array(n), w0: new Float32Array(n), w1: new Float32Array(n) };
+  for (let j = 0; j < n; j++) {
+    const src = max(scale * (from + j + 0.5) - 0.5, 0);
+    const i0 = min(floor(src), inSize - 1);
+    const lambda = min(max(fround(src - i0), 0), 1);
+    plan.i0[j] = i0;
+    plan.i1[j] = i0 < inSize - 1 ? i0 + 1 : i0;
+    plan.w1[j] = lambda;
+    plan.w0[j] = fround(1 - lambda);
+  }
+  return plan;
+}
+
+/**
+ * pasteMasksInImage on host arrays: `probs` [K,M,M] (square masks), `boxes` [K,4] x1,y1,x2,y2 in the
+ * image's pixels, the image `[H, W]`, `padding` zero rows/columns around each mask (default 1).
+ * Each mask is padded, resized bilinearly to its expanded integer box (width first, then height, in
+ * float32 as mask-rcnn does) and written where the box meets the image. Returns float32 [K,H,W].
+ */
+export function hostPasteMasks(probs: Float32Array, m: number, boxes: ArrayLike<number>, [height, width]: readonly [number, number], padding = 1): Float32Array {
+  const k = boxes.length / 4;
+  if (probs.length !== k * m * m) throw new ShapeError(`hostPasteMasks: probs must hold ${k} masks of ${m}×${m}, got ${probs.length} values`);
+  const out = new Float32Array(k * height * width);
+  const p = m + 2 * padding;
+  const scale = fround(p / m);
+  const padded = new Float32Array(p * p);
+  for (let i = 0; i < k; i++) {
+    // expand_boxes in float32, truncated toward zero; the box size +1 inclusive, at least 1.
+    const [x1, y1, x2, y2] = [boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]];
+    const wHalf = fround(fround(fround(x2 - x1) * 0.5) * scale);
+    const hHalf = fround(fround(fround(y2 - y1) * 0.5) * scale);
+    const xc = fround(fround(x2 + x1) * 0.5);
+    const yc = fround(fround(y2 + y1) * 0.5);
+    const bx = trunc(fround(xc - wHalf));
+    const by = trunc(fround(yc - hHalf));
+    const bx2 = trunc(fround(xc + wHalf));
+    const by2 = trunc(fround(yc + hHalf));
+    const w = max(bx2 - bx + 1, 1);
+    const h = max(by2 - by + 1, 1);
+    const [x0, xe, y0, ye] = [max(bx, 0), min(bx2 + 1, width), max(by, 0), min(by2 + 1, height)];
+    if (xe <= x0 || ye <= y0) continue;
+    padded.fill(0);
+    for (let r = 0; r < m; r++) padded.set(probs.subarray((i * m + r) * m, (i * m + r + 1) * m), (r + padding) * p + padding);
+    // Only the destination rows/columns inside the image are computed: each depends on its own plan entry.
+    const cols = axisPlan(p, w, x0 - bx, xe - bx);
+    const rows = axisPlan(p, h, y0 - by, ye - by);
+    const nx = xe - x0;
+    // Width first: every padded row at the kept columns.
+    const across = new Float32Array(p * nx);
+    for (let r = 0; r < p; r++) {
+      for (let j = 0; j < nx; j++) {
+        across[r * nx + j] = fround(padded[r * p + cols.i0[j]] * cols.w0[j]) + fround(padded[r * p + cols.i1[j]] * cols.w1[j]);
+      }
+    }
+    for (let y = 0; y < ye - y0; y++) {
+      const a = rows.i0[y] * nx;
+      const b = rows.i1[y] * nx;
+      const [w0, w1] = [rows.w0[y], rows.w1[y]];
+      const dst = (i * height + y0 + y) * width + x0;
+      for (let j = 0; j < nx; j++) out[dst + j] = fround(across[a + j] * w0) + fround(across[b + j] * w1);
+    }
+  }
+  return out;
+}
