@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { StateDictError, ValueError } from '@residual/core';
+import { StateDictError, ValueError, type InferenceFusion } from '@residual/core';
 import { readImage } from '@residual/data';
 import type { ResNetName } from '@residual/resnet';
 import { CLASSIFIERS } from './arch-table.js';
 import type { Command, CommandContext } from './command.js';
 import { classificationTransform } from './classification-transform.js';
+import { fuseTraced } from './fuse-traced.js';
 import { loadWeights } from './load-weights.js';
 import { choiceFlag, numberFlag, positionals, stringFlag } from './flag-values.js';
 import { readInput } from './read-input.js';
@@ -55,7 +56,10 @@ async function runClassify(ctx: CommandContext): Promise<void> {
   const k = Math.min(topk, numClasses);
   const results: Array<{ image: string; top: ClassScore[] }> = [];
   const progress = ctx.progress('classify', images.length);
+  let fusion: InferenceFusion | undefined;
   try {
+    const classifier = model;
+    fusion = fuseTraced(classifier, (x) => classifier.forward(x)); // each conv + BatchNorm (+ ReLU) as one conv
     for (const file of images) {
       const image = await readImage(file);
       const probabilities = tf.tidy(() => {
@@ -72,6 +76,7 @@ async function runClassify(ctx: CommandContext): Promise<void> {
     }
   } finally {
     progress.done();
+    fusion?.unfuse();
     model.dispose();
   }
   if (ctx.common.json) {

@@ -12,6 +12,7 @@ import type { Command, CommandContext } from './command.js';
 import { UsageError } from './command.js';
 import { DETECTOR_MODEL_HELP, DETECTOR_MODEL_OPTIONS, detectorModelOptions, loadDetectorWeights } from './detector-options.js';
 import { drawDetections } from './draw-detections.js';
+import { fuseTraced } from './fuse-traced.js';
 import { choiceFlag, numberFlag, positionals, stringFlag } from './flag-values.js';
 import { DetectPool, forEachInOrder, fromPlainDetection, threadsPerWorker } from './detect-pool.js';
 import { listImages, parseShard, shardImages, type Shard } from './image-list.js';
@@ -72,8 +73,12 @@ async function categoryMap(flags: DetectFlags, numClasses: number): Promise<Cate
   return flags.ann ? annCategoryMap(flags.ann, numClasses, flags.identity) : defaultCategoryMap(numClasses);
 }
 
-/** Builds the detector of `flags` with the weights loaded (eval mode), its category map and class count. */
-export async function loadDetector(flags: DetectFlags): Promise<{ model: GeneralizedRCNN; categories: CategoryMap; numClasses: number }> {
+/**
+ * Builds the detector of `flags` with the weights loaded (eval mode), its category map and class count.
+ * On the tfjs engine the backbone runs fused (Conv + FrozenBatchNorm + ReLU as one conv, see
+ * fuseTraced); `release()` unfuses and disposes the model.
+ */
+export async function loadDetector(flags: DetectFlags): Promise<{ model: GeneralizedRCNN; categories: CategoryMap; numClasses: number; release: () => void }> {
   const weights = await loadDetectorWeights(flags.weights, flags.arch, flags.backbone);
   let model: GeneralizedRCNN | undefined;
   try {
@@ -83,7 +88,14 @@ export async function loadDetector(flags: DetectFlags): Promise<{ model: General
     model.loadStateDict(weights.tensors);
     model.eval();
     if (flags.engine !== 'tfjs') await useEngine(model, flags.engine);
-    return { model, categories, numClasses };
+    const { backbone } = model;
+    const fusion = flags.engine === 'tfjs' ? fuseTraced(backbone, (x) => backbone.forward(x)) : undefined;
+    const built = model;
+    const release = (): void => {
+      fusion?.unfuse();
+      built.dispose();
+    };
+    return { model, categories, numClasses, release };
   } catch (e) {
     model?.dispose();
     throw e;
@@ -108,7 +120,7 @@ interface FileDetector {
 
 /** The detector in this thread: one image at a time. */
 async function localDetector(flags: DetectFlags): Promise<FileDetector> {
-  const { model, categories } = await loadDetector(flags);
+  const { model, categories, release } = await loadDetector(flags);
   const detectFile = async (file: string): Promise<Detection & { masks?: CompressedRle[] }> => {
     const image = await readImage(file);
     try {
@@ -117,7 +129,7 @@ async function localDetector(flags: DetectFlags): Promise<FileDetector> {
       image.dispose();
     }
   };
-  return { detectFile, categories, close: async () => model.dispose() };
+  return { detectFile, categories, close: async () => release() };
 }
 
 /** `--workers N`: a pool of worker threads, each with its own detector. */

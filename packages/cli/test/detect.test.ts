@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Generator, rleDecode } from '@residual/core';
 import { saveSafetensors } from '@residual/core/node';
 import { readImage } from '@residual/data';
-import { useBackend } from '@residual/test-utils';
+import { expectAllClose, useBackend } from '@residual/test-utils';
 import sharp from 'sharp';
 import { DETECTORS } from '../src/arch-table.js';
 import { runCli, tempDir } from './run-cli.js';
@@ -40,23 +40,36 @@ async function saveWeights(arch: 'fasterrcnn' | 'maskrcnn', numClasses: number, 
   model.dispose();
 }
 
-/** What the library itself gives for `file` with the weights of `weights` (boxes → x,y,w,h by hand). */
-async function expectedRows(weights: string, file: string, imageId: number, categoryOf: (label: number) => number): Promise<Row[]> {
+/**
+ * What the library itself gives, unfused, for `files` (image ids 1, 2, … unless `imageIds`) with the
+ * weights of `weights` (boxes → x,y,w,h by hand).
+ */
+async function expectedRows(weights: string, files: string[], categoryOf: (label: number) => number, imageIds = files.map((_, i) => i + 1)): Promise<Row[]> {
   const model = DETECTORS.fasterrcnn('resnet18', { numClasses: 3, ...MODEL });
   const { tensors } = await (await import('@residual/core/node')).loadSafetensors(weights);
   model.loadStateDict(tensors);
   tf.dispose([...tensors.values()]);
-  const image = await readImage(file);
-  const [d] = await model.predict([image]);
-  const [b, s, l] = [d.boxes.dataSync(), d.scores.dataSync(), d.labels.dataSync()];
-  tf.dispose([image, d.boxes, d.scores, d.labels]);
+  const rows: Row[] = [];
+  for (const [i, file] of files.entries()) {
+    const image = await readImage(file);
+    const [d] = await model.predict([image]);
+    const [b, s, l] = [d.boxes.dataSync(), d.scores.dataSync(), d.labels.dataSync()];
+    tf.dispose([image, d.boxes, d.scores, d.labels]);
+    rows.push(...Array.from(s, (score, k) => ({
+      image_id: imageIds[i],
+      category_id: categoryOf(l[k]),
+      bbox: [b[4 * k], b[4 * k + 1], b[4 * k + 2] - b[4 * k], b[4 * k + 3] - b[4 * k + 1]],
+      score,
+    })));
+  }
   model.dispose();
-  return Array.from(s, (score, k) => ({
-    image_id: imageId,
-    category_id: categoryOf(l[k]),
-    bbox: [b[4 * k], b[4 * k + 1], b[4 * k + 2] - b[4 * k], b[4 * k + 3] - b[4 * k + 1]],
-    score,
-  }));
+  return rows;
+}
+
+/** The CLI runs the backbone fused (conv + FrozenBatchNorm + ReLU as one conv): the same rows as the plain library, numbers to float rounding. */
+function expectRowsClose(rows: Row[], expected: Row[]): void {
+  expect(rows.map((r) => [r.image_id, r.category_id])).toEqual(expected.map((r) => [r.image_id, r.category_id]));
+  expectAllClose(rows.flatMap((r) => [...r.bbox, r.score]), expected.flatMap((r) => [...r.bbox, r.score]), { rtol: 1e-4, atol: 1e-4 });
 }
 
 describe('residual detect', () => {
@@ -82,7 +95,7 @@ describe('residual detect', () => {
     await saveWeights('maskrcnn', 2, mask);
   }, 120000);
 
-  it('writes COCO results with --ann\'s image and category ids, equal to the library\'s detections', async () => {
+  it('writes COCO results with --ann\'s image and category ids, equal to the library\'s detections to float rounding', async () => {
     const out = path.join(dir, 'results.json');
     const { code, stdout, stderr } = await runCli(['detect', path.join(images, 'a.png'), '--arch', 'fasterrcnn', '--weights', faster, '--ann', ann, '--out', out, ...SMALL]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/^detect 1\/1 .*a\.png \d+ detections\n$/) });
@@ -91,8 +104,24 @@ describe('residual detect', () => {
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) expect(Object.keys(r)).toEqual(['image_id', 'category_id', 'bbox', 'score']);
     // labels 1, 2 are the categories in ascending id order: 5 ("five"), 9 ("nine")
-    const expected = await expectedRows(faster, path.join(images, 'a.png'), 7, (label) => [0, 5, 9][label]);
-    expect(rows).toEqual(expected);
+    const expected = await expectedRows(faster, [path.join(images, 'a.png')], (label) => [0, 5, 9][label], [7]);
+    expectRowsClose(rows, expected);
+  });
+
+  it('runs every image of a folder fused, with the plain library\'s detections to float rounding, and leaves no more tensors than the library', async () => {
+    const left = async <T>(f: () => Promise<T>): Promise<[T, { numTensors: number; numBytes: number }]> => {
+      const before = tf.memory();
+      const result = await f();
+      return [result, { numTensors: tf.memory().numTensors - before.numTensors, numBytes: tf.memory().numBytes - before.numBytes }];
+    };
+    const [{ code, stdout }, cliLeft] = await left(() => runCli(['detect', images, '--arch', 'fasterrcnn', '--weights', faster, '--quiet', ...SMALL]));
+    expect(code).toBe(0);
+    const [expected, libraryLeft] = await left(() => expectedRows(faster, ['a.png', 'b.png', 'c.png'].map((f) => path.join(images, f)), (label) => label));
+    expect(new Set(expected.map((r) => r.image_id))).toEqual(new Set([1, 2, 3]));
+    expectRowsClose(JSON.parse(stdout) as Row[], expected);
+    // The fusion's folded weights are all freed. (Both runs leave the anchor generator's cached grids,
+    // 5 tensors per image size: GeneralizedRCNN.dispose() does not reach RegionProposalNetwork.dispose().)
+    expect(cliLeft).toEqual(libraryLeft);
   });
 
   it('numbers images 1, 2, … in path order without --ann and splits them with --shard (item k → shard k mod n)', async () => {
@@ -166,7 +195,6 @@ describe('residual detect', () => {
   });
 
   it.each([
-    [['a.png', '--weights', 'w'], 'residual detect: missing required flag --arch'],
     [['a.png', '--arch', 'yolo', '--weights', 'w'], 'residual detect: --arch must be one of fasterrcnn, maskrcnn, got "yolo"'],
     [['a.png', '--arch', 'maskrcnn'], 'residual detect: missing required flag --weights'],
     [['a.png', '--arch', 'maskrcnn', '--weights', 'w', '--score-threshold', 'high'], 'residual detect: --score-threshold must be a number ≥ 0, got "high"'],
