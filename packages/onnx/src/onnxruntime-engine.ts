@@ -13,6 +13,7 @@ import { MaskRCNNTransform, MaskRoIHeads } from '@residual/mask-rcnn';
 import { RegionProposalNetwork } from '@residual/rpn';
 import { hostMaskProbs, hostPasteMasks } from './host-masks.js';
 import { hostMultiScaleRoiAlign } from './host-roi-align.js';
+import { hostTransform, isPlainTransform } from './host-transform.js';
 import { OnnxSession, type HostTensor, type OnnxSessionOptions } from './onnx-session.js';
 import { rpnProposals } from './rpn-proposals.js';
 import { toOnnx } from './to-onnx.js';
@@ -137,9 +138,14 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
     try {
       const originalSizes = images.map((im) => [im.shape[0], im.shape[1]] as [number, number]);
       const { batch, input } = await this.timed('transform', async () => {
-        const { images: b } = model.transform.forward(images);
-        keep(b.tensor);
-        return { batch: b, input: { data: (await b.tensor.data()) as Float32Array, shape: b.tensor.shape } };
+        if (!isPlainTransform(model.transform)) {
+          const { images: b } = model.transform.forward(images); // a custom transform: its own forward
+          keep(b.tensor);
+          return { batch: b, input: { data: (await b.tensor.data()) as Float32Array, shape: b.tensor.shape } };
+        }
+        const host = await hostTransform(model.transform, images);
+        const tensor = keep(tf.tensor4d(host.input.data, host.input.shape as [number, number, number, number]));
+        return { batch: { tensor, imageSizes: host.imageSizes }, input: host.input };
       });
       // Dense: backbone + FPN, then the RPN head on every level. The maps stay host arrays: the
       // TypeScript stages read them directly, and onnxruntime takes them back without a copy.
