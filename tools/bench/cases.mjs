@@ -2,7 +2,7 @@
 // same machine in the same run), and how to build it in tfjs. tools/bench/torch_bench.py builds the
 // same ids on the PyTorch side.
 import * as tf from '@tensorflow/tfjs-core';
-import { Generator, SGD, crossEntropy } from '@residual/core';
+import { Generator, SGD, crossEntropy, fuseForInference } from '@residual/core';
 import { resnet50 } from '@residual/resnet';
 import { maeVitBasePatch16 } from '@residual/mae';
 import { fasterrcnnResnet50Fpn, trainStep } from '@residual/faster-rcnn';
@@ -10,22 +10,22 @@ import { maskrcnnResnet50Fpn } from '@residual/mask-rcnn';
 
 /**
  * id → { label(batch), goal (max ratio ours/torch, or null when issue 9 sets none), onnxGoal (the same
- * for the onnxruntime engine, issue 12; absent: the case has no onnxruntime variant), build(batch,
- * { engine }) }. build returns (or resolves to) { step(): void | Promise<void> (disposes what it
+ * for the onnxruntime engine, issue 12; absent: the case has no onnxruntime variant), fusable (an
+ * inference case that `fused` runs with fuseForInference), build(batch, { engine, fused }) }. build returns (or resolves to) { step(): void | Promise<void> (disposes what it
  * makes), dispose(), extra?(): fields for the result line }. Inputs are NHWC here, NCHW on the torch
  * side (each framework's native layout), with the same number of elements.
  */
 export const CASES = {
-  'resnet50-fwd': { label: (n) => `ResNet-50 224 forward, batch ${n}`, goal: 1.5, onnxGoal: 1, build: (n, o) => resnetForward(n, o?.engine) },
+  'resnet50-fwd': { label: (n) => `ResNet-50 224 forward, batch ${n}`, goal: 1.5, onnxGoal: 1, fusable: true, build: (n, o) => resnetForward(n, o?.engine, o?.fused) },
   'mae-base-fwdbwd': { label: (n) => `MAE-base fwd+bwd, batch ${n}`, goal: 2, build: (n) => maeForwardBackward(n) },
   'resnet50-train': { label: (n) => `ResNet-50 224 train step, batch ${n}`, goal: null, build: (n) => resnetTrainStep(n) },
   'frcnn-r50-infer': {
-    label: (n) => `Faster R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: null, onnxGoal: null,
-    build: (n, o) => detectionInference(fasterrcnnResnet50Fpn, n, o?.engine),
+    label: (n) => `Faster R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: null, onnxGoal: null, fusable: true,
+    build: (n, o) => detectionInference(fasterrcnnResnet50Fpn, n, o?.engine, o?.fused),
   },
   'mrcnn-r50-infer': {
-    label: (n) => `Mask R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: 2, onnxGoal: 1,
-    build: (n, o) => detectionInference(maskrcnnResnet50Fpn, n, o?.engine),
+    label: (n) => `Mask R-CNN R50-FPN ${DETECT_SIZE}×${DETECT_SIZE} inference, batch ${n}`, goal: 2, onnxGoal: 1, fusable: true,
+    build: (n, o) => detectionInference(maskrcnnResnet50Fpn, n, o?.engine, o?.fused),
   },
   'frcnn-r50-train': {
     label: (n) => `Faster R-CNN R50-FPN ${TRAIN_SIZE}×${TRAIN_SIZE} train step, batch ${n}`, goal: 3, build: (n) => detectionTrainStep(fasterrcnnResnet50Fpn, n, false),
@@ -50,10 +50,23 @@ export const TRAIN_LABELS = [1, 17, 62];
 /** Issue 9's memory goal: peak memory at most this multiple of PyTorch's for the same work. */
 export const MEMORY_GOAL = 1.5;
 
-async function resnetForward(n, engine = 'tfjs') {
+/**
+ * fuseForInference(module) traced at once on a 64×64 zero image (as the CLI's fuseTraced does), so that
+ * the warm-up step already runs fused (it also folds the weights, kept until unfuse).
+ */
+function fuseTraced(module, forward) {
+  const fusion = fuseForInference(module);
+  tf.tidy(() => {
+    forward(tf.zeros([1, 64, 64, 3]));
+  });
+  return fusion;
+}
+
+async function resnetForward(n, engine = 'tfjs', fused = false) {
   const gen = new Generator(0);
   const model = resnet50({ generator: gen }).eval();
   const x = gen.normalTensor([n, 224, 224, 3]);
+  const fusion = fused ? fuseTraced(model, (input) => model.forward(input)) : null;
   if (engine === 'onnxruntime') {
     // The exported graph (NHWC input, copies in and out included), as benchResnet50Forward times it.
     const { OnnxSession, toOnnx } = await import('@residual/onnx');
@@ -81,6 +94,7 @@ async function resnetForward(n, engine = 'tfjs') {
       logits.dispose();
     },
     dispose: () => {
+      fusion?.unfuse();
       x.dispose();
       model.dispose();
     },
@@ -133,7 +147,7 @@ function maeForwardBackward(n) {
 // on the random weights: cls_score weight 0 and bias 6 for class 1 (0 elsewhere), so every proposal is a
 // class-1 candidate with score 0.82 (the other classes 0.002, under the 0.05 threshold); NMS then keeps up
 // to 100 detections per image, as on a busy real image, and Mask R-CNN runs its mask head on them.
-async function detectionInference(builder, n, engine = 'tfjs') {
+async function detectionInference(builder, n, engine = 'tfjs', fused = false) {
   const gen = new Generator(0);
   const model = builder({ numClasses: 91, generator: gen }).eval();
   const cls = model.roiHeads.boxPredictor.clsScore;
@@ -163,6 +177,8 @@ async function detectionInference(builder, n, engine = 'tfjs') {
       },
     };
   }
+  // The backbone is where the Conv + FrozenBatchNorm + ReLU triples are (the heads have none).
+  const fusion = fused ? fuseTraced(model.backbone, (x) => model.backbone.forward(x)) : null;
   return {
     step: () => {
       const { detections } = model.forward(images);
@@ -170,6 +186,7 @@ async function detectionInference(builder, n, engine = 'tfjs') {
       tf.dispose(detections);
     },
     dispose: () => {
+      fusion?.unfuse();
       tf.dispose(images);
       model.rpn.anchorGenerator.dispose(); // its grid cache
       model.dispose();

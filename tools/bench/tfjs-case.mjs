@@ -3,6 +3,11 @@
 //
 //   node tools/bench/tfjs-case.mjs --case resnet50-fwd --batch 8 [--backend wasm] [--warmup 1] [--repeats 5] [--profile]
 //   node tools/bench/tfjs-case.mjs --case resnet50-fwd --engine onnxruntime   # dense parts on onnxruntime-node (issue 12)
+//   node tools/bench/tfjs-case.mjs --case resnet50-fwd --fused --wasm-threads 1  # inference fused, one wasm thread
+//
+// --fused: inference cases run with fuseForInference (Conv + BatchNorm (+ ReLU) as one conv), traced
+// when built, so the warm-up step already runs fused. --wasm-threads N: XNNPACK's pool size (default:
+// core's, RESIDUAL_WASM_THREADS or the cores).
 //
 // Timing: `warmup` untimed steps, then the median wall time of `repeats` steps. With --profile, one
 // more step runs under tf.profile (untimed): it gives tfjs's peak tensor bytes for the step and the
@@ -21,17 +26,21 @@ const { values: opt } = parseArgs({
     repeats: { type: 'string', default: '5' },
     profile: { type: 'boolean', default: false },
     engine: { type: 'string', default: 'tfjs' },
+    fused: { type: 'boolean', default: false },
+    'wasm-threads': { type: 'string' },
   },
 });
 const spec = CASES[opt.case];
 if (!spec) throw new Error(`tfjs-case: unknown --case ${opt.case}; expected one of ${Object.keys(CASES).join(', ')}`);
+if (opt.fused && (!spec.fusable || opt.engine !== 'tfjs')) throw new Error(`tfjs-case: --fused applies to the tfjs engine's inference cases, not ${opt.case} on ${opt.engine}`);
 if (opt.engine !== 'tfjs' && !(opt.engine === 'onnxruntime' && 'onnxGoal' in spec)) {
   throw new Error(`tfjs-case: --engine ${opt.engine} is not available for ${opt.case} (tfjs${'onnxGoal' in spec ? ' or onnxruntime' : ' only'})`);
 }
 
 const rssMB = () => process.memoryUsage.rss() / 2 ** 20;
 const batch = Number(opt.batch);
-const backend = await core.initBackend(opt.backend);
+const wasmThreads = opt['wasm-threads'] === undefined ? undefined : Number(opt['wasm-threads']);
+const backend = await core.initBackend(opt.backend, { wasmThreads });
 // wasm threads (XNNPACK's pool) as core started them; older core builds without wasmThreads ran one.
 const threads = backend === 'wasm' ? (core.wasmThreads?.()?.count ?? 1) : 1;
 const rssBaseMB = rssMB();
@@ -39,7 +48,7 @@ let t = performance.now();
 // The onnxruntime engine runs the dense parts in onnxruntime-node; tfjs (this backend) does the rest.
 let work;
 try {
-  work = await spec.build(batch, { engine: opt.engine });
+  work = await spec.build(batch, { engine: opt.engine, fused: opt.fused });
 } catch (e) {
   // Typically onnxruntime-node missing or failing to load: the row says so, the bench goes on.
   console.log(JSON.stringify({ case: opt.case, batch, backend, engine: opt.engine, error: String(e?.message ?? e).split('\n')[0] }));
@@ -94,6 +103,7 @@ console.log(
     batch,
     backend,
     engine: opt.engine,
+    fused: opt.fused,
     threads,
     medianMs,
     times,
