@@ -27,18 +27,21 @@ export function tinyFpnBackbone(generator: Generator): BackboneWithFPN {
   return new BackboneWithFPN(new TinyBody(generator), layers, WIDTHS.slice(1), FPN_CHANNELS, undefined, { generator });
 }
 
-/** Options shared by both tiny detectors: 64-pixel images, few proposals and samples. */
-function detectorOptions(generator: Generator, numClasses: number): ConstructorParameters<typeof FasterRCNN>[1] {
+/** The transform's [minSize, maxSize]: the default resizes {@link tinyScene} to itself. */
+export type TinySizes = readonly [number, number];
+
+/** Options shared by both tiny detectors: small images (default at most 40 pixels), few proposals and samples. */
+function detectorOptions(generator: Generator, numClasses: number, [minSize, maxSize]: TinySizes): ConstructorParameters<typeof FasterRCNN>[1] {
   return {
-    minSize: 64,
-    maxSize: 64,
-    rpnAnchorGenerator: new AnchorGenerator([[8], [16], [32], [64], [128]]),
-    rpnPreNmsTopNTrain: 100,
-    rpnPostNmsTopNTrain: 20,
-    rpnPreNmsTopNTest: 100,
-    rpnPostNmsTopNTest: 20,
-    rpnBatchSizePerImage: 32,
-    boxBatchSizePerImage: 16,
+    minSize,
+    maxSize,
+    rpnAnchorGenerator: new AnchorGenerator([[4], [8], [16], [32], [64]]),
+    rpnPreNmsTopNTrain: 40,
+    rpnPostNmsTopNTrain: 8,
+    rpnPreNmsTopNTest: 40,
+    rpnPostNmsTopNTest: 8,
+    rpnBatchSizePerImage: 16,
+    boxBatchSizePerImage: 8,
     boxScoreThresh: 0, // keep detections even from an untrained head, so the post-processing runs
     boxHead: new TwoMLPHead(FPN_CHANNELS * 7 * 7, 32, { generator }),
     boxPredictor: new FastRCNNPredictor(32, numClasses, { generator }),
@@ -47,16 +50,16 @@ function detectorOptions(generator: Generator, numClasses: number): ConstructorP
 }
 
 /** A Faster R-CNN with `numClasses` classes, background included (default 3), over {@link tinyFpnBackbone}. */
-export function tinyFasterRcnn(seed: number, numClasses = 3): FasterRCNN {
+export function tinyFasterRcnn(seed: number, numClasses = 3, sizes: TinySizes = [32, 40]): FasterRCNN {
   const generator = new Generator(seed);
-  return new FasterRCNN(tinyFpnBackbone(generator), detectorOptions(generator, numClasses));
+  return new FasterRCNN(tinyFpnBackbone(generator), detectorOptions(generator, numClasses, sizes));
 }
 
 /** A Mask R-CNN with `numClasses` classes (default 3) over {@link tinyFpnBackbone}: one 8-wide mask conv, 8-wide predictor. */
-export function tinyMaskRcnn(seed: number, numClasses = 3): MaskRCNN {
+export function tinyMaskRcnn(seed: number, numClasses = 3, sizes: TinySizes = [32, 40]): MaskRCNN {
   const generator = new Generator(seed);
   return new MaskRCNN(tinyFpnBackbone(generator), {
-    ...detectorOptions(generator, numClasses),
+    ...detectorOptions(generator, numClasses, sizes),
     maskHead: new MaskRCNNHeads(FPN_CHANNELS, [8], 1, { generator }),
     maskPredictor: new MaskRCNNPredictor(8, 8, numClasses, { generator }),
   });
@@ -68,10 +71,10 @@ export interface Scene {
   target: DetectionTarget & { masks: tf.Tensor3D };
 }
 
-/** A 48×64 scene with boxes [4,6,30,40] (label 1) and [34,10,60,44] (label 2); the caller disposes it. */
+/** A 32×40 scene with boxes [2,3,18,25] (label 1) and [21,6,38,29] (label 2); the caller disposes it. */
 export function tinyScene(generator: Generator): Scene {
-  const [h, w] = [48, 64];
-  const boxes = [[4, 6, 30, 40], [34, 10, 60, 44]];
+  const [h, w] = [32, 40];
+  const boxes = [[2, 3, 18, 25], [21, 6, 38, 29]];
   const noise = generator.uniform([h, w, 3], 0, 0.3);
   const pixels = Float32Array.from(noise.dataSync());
   noise.dispose();
