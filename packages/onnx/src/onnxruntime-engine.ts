@@ -15,7 +15,7 @@ import { hostMaskProbs, hostPasteMasks } from './host-masks.js';
 import { hostMultiScaleRoiAlign } from './host-roi-align.js';
 import { hostTransform, isPlainTransform } from './host-transform.js';
 import { OnnxSession, type HostTensor, type OnnxSessionOptions } from './onnx-session.js';
-import { rpnProposals } from './rpn-proposals.js';
+import { hostRpnProposals } from './host-proposals.js';
 import { toOnnx } from './to-onnx.js';
 
 /** The engine interface of GeneralizedRCNN (`model.engine`). */
@@ -84,7 +84,23 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
    */
   readonly lastTimings: Record<EngineStage, number> = emptyTimings();
 
+  // Anchors of one image per batch and map shapes, read back once (the generator's grids do not change).
+  private readonly anchorCache = new Map<string, Float32Array>();
+
   private constructor(private readonly sessions: Sessions) {}
+
+  private anchors(rpn: RegionProposalNetwork, batch: ImageList, shapes: number[][]): Float32Array {
+    const key = JSON.stringify([batch.tensor.shape, shapes]);
+    let anchors = this.anchorCache.get(key);
+    if (!anchors) {
+      const t = rpn.anchorGenerator.forward(batch, shapes.map(shapeOnly));
+      anchors = t.dataSync() as Float32Array;
+      t.dispose();
+      if (this.anchorCache.size >= 8) this.anchorCache.clear(); // many image sizes: keep memory bounded
+      this.anchorCache.set(key, anchors);
+    }
+    return anchors;
+  }
 
   // Runs one stage (sync or async) and adds its wall time to lastTimings.
   private async timed<T>(stage: EngineStage, fn: () => T | Promise<T>): Promise<T> {
@@ -153,14 +169,12 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
       const head = await this.timed('rpnHead', () => this.sessions.rpnHead.runHost(Object.fromEntries(maps)));
       const levels = [...maps.keys()];
       const proposals = await this.timed('proposals', () =>
-        tf.tidy(() =>
-          rpnProposals(
-            parts.rpn,
-            batch,
-            levels.map((l) => shapeOnly(maps.get(l) as HostTensor)),
-            levels.map((l) => toTensor(head.get(`logits.${l}`) as HostTensor) as tf.Tensor4D),
-            levels.map((l) => toTensor(head.get(`bbox_reg.${l}`) as HostTensor) as tf.Tensor4D),
-          ),
+        hostRpnProposals(
+          parts.rpn,
+          batch,
+          this.anchors(parts.rpn, batch, levels.map((l) => (maps.get(l) as HostTensor).shape)),
+          levels.map((l) => head.get(`logits.${l}`) as HostTensor),
+          levels.map((l) => head.get(`bbox_reg.${l}`) as HostTensor),
         ),
       );
       owned.push(...proposals);
@@ -262,8 +276,8 @@ function toTensor(t: HostTensor): tf.Tensor {
 }
 
 // AnchorGenerator reads only the feature maps' shapes (for its grids): the host maps stand in for tensors.
-function shapeOnly(t: HostTensor): tf.Tensor4D {
-  return { shape: t.shape, rank: 4 } as unknown as tf.Tensor4D;
+function shapeOnly(shape: number[]): tf.Tensor4D {
+  return { shape, rank: 4 } as unknown as tf.Tensor4D;
 }
 
 // The pooler's levels (in the features' order, as MultiScaleRoIAlign selects them) pooled on the host.
