@@ -4,11 +4,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Generator } from '@residual/core';
 import { saveSafetensors, writeFileAtomic } from '@residual/core/node';
 import { CocoDataset, readImage, writeShapesDataset } from '@residual/data';
+import { CATEGORIES_METADATA_KEY, MASKRCNN_CONFIG_METADATA_KEY, toCocoResults, type CocoDetectionResult } from '@residual/mask-rcnn';
 import type { Command, CommandContext } from './command.js';
-import { DEMO_DETECTOR, buildDemoDetector } from './demo-model.js';
+import { buildDemoDetector, demoDetectorConfig } from './demo-model.js';
 import { trainForBudget } from './demo-train.js';
 import { predictOne } from './detect-command.js';
 import { drawDetections } from './draw-detections.js';
+import { fuseTraced } from './fuse-traced.js';
 import { evaluateDetector, type DetectorEvaluation } from './evaluate-detector.js';
 import { choiceFlag, numberFlag, positionals, stringFlag } from './flag-values.js';
 import { curvesPng, movingAverage } from './loss-curve.js';
@@ -68,6 +70,7 @@ async function runDemo(ctx: CommandContext): Promise<void> {
   ctx.note(`shapes data: ${trainFiles.numImages} training and ${valFiles.numImages} validation images of ${f.size} px in ${path.join(f.out, 'data')}`);
   const trainSet = await CocoDataset.load(trainFiles.annotationFile, trainFiles.imageDir, { masks: true });
   const valSet = await CocoDataset.load(valFiles.annotationFile, valFiles.imageDir, { masks: true });
+  const config = demoDetectorConfig(f.size);
   const model = buildDemoDetector(trainSet.numClasses, f.size, new Generator(f.seed));
   try {
     const trainStart = Date.now();
@@ -84,7 +87,10 @@ async function runDemo(ctx: CommandContext): Promise<void> {
     const weights = path.join(f.out, 'model.safetensors');
     const dict = model.stateDict();
     try {
-      await saveSafetensors(weights, dict, { metadata: { format: 'pt', 'residual.demo': JSON.stringify(DEMO_DETECTOR) } });
+      // The architecture and the categories travel with the weights, so `residual detect` and the web page rebuild the model.
+      const categories = trainSet.categories.map(({ id, name }) => ({ id, name }));
+      const metadata = { format: 'pt', [MASKRCNN_CONFIG_METADATA_KEY]: JSON.stringify(config), [CATEGORIES_METADATA_KEY]: JSON.stringify(categories) };
+      await saveSafetensors(weights, dict, { metadata });
     } finally {
       tf.dispose([...dict.values()]);
     }
@@ -98,10 +104,11 @@ async function runDemo(ctx: CommandContext): Promise<void> {
       backend, iterations: records.length, plannedIterations: f.iterations, batchSize: f.batchSize, size: f.size,
       trainImages: trainSet.length, valImages: valSet.length, trainSeconds, evalSeconds, totalSeconds: seconds(started),
       firstLoss: records[0]?.loss ?? NaN, lastLoss: records.length ? movingAverage(records.map((r) => r.loss), 20).at(-1) as number : NaN,
-      bbox: evaluation.bbox, segm: evaluation.segm, model: DEMO_DETECTOR, drawn: drawn.map((p) => path.relative(f.out, p)),
+      bbox: evaluation.bbox, segm: evaluation.segm, model: config, drawn: drawn.files.map((p) => path.relative(f.out, p)),
+      detectCommand: detectCommandLine(f.out, valFiles.imageDir),
     };
     await writeFile(path.join(f.out, 'report.md'), demoReport(summary, evaluation));
-    await writeFileAtomic(path.join(f.out, 'report.json'), Buffer.from(JSON.stringify({ ...summary, iterationsLog: records }, null, 2)));
+    await writeFileAtomic(path.join(f.out, 'report.json'), Buffer.from(JSON.stringify({ ...summary, drawnDetections: drawn.results, iterationsLog: records }, null, 2)));
     printSummary(ctx, f.out, summary, evaluation);
   } finally {
     model.dispose();
@@ -118,30 +125,48 @@ function lossCurves(records: readonly IterationRecord[]): Array<{ name: string; 
   ];
 }
 
-/** Annotated PNGs of the first `f.draw` validation images (score ≥ {@link DRAW_THRESHOLD}). */
-async function drawExamples(model: ReturnType<typeof buildDemoDetector>, valSet: CocoDataset, f: DemoFlags): Promise<string[]> {
+/**
+ * Annotated PNGs of the first `f.draw` validation images (score ≥ {@link DRAW_THRESHOLD}) and their
+ * detections as COCO results (all of them, as `residual detect` writes them), for report.json.
+ */
+async function drawExamples(model: ReturnType<typeof buildDemoDetector>, valSet: CocoDataset, f: DemoFlags): Promise<{ files: string[]; results: CocoDetectionResult[] }> {
   const files: string[] = [];
+  const results: CocoDetectionResult[] = [];
   model.eval();
-  for (let i = 0; i < Math.min(f.draw, valSet.length); i++) {
-    const info = valSet.imageInfo(i);
-    const file = path.join(valSet.imageDir, info.file_name);
-    const image = await readImage(file);
-    let d;
-    try {
-      d = await predictOne(model, image);
-    } finally {
-      image.dispose();
+  // Fused as `residual detect` runs it, so its detections of these images equal report.json's.
+  const { backbone } = model;
+  const fusion = fuseTraced(backbone, (x) => backbone.forward(x));
+  try {
+    for (let i = 0; i < Math.min(f.draw, valSet.length); i++) {
+      const info = valSet.imageInfo(i);
+      const file = path.join(valSet.imageDir, info.file_name);
+      const image = await readImage(file);
+      let d;
+      try {
+        d = await predictOne(model, image);
+      } finally {
+        image.dispose();
+      }
+      try {
+        results.push(...toCocoResults([d], [info.id], (label) => valSet.labelToCategoryId.get(label) as number));
+        const out = path.join(f.out, 'detections', `${path.parse(info.file_name).name}.png`);
+        const drawable = { boxes: d.boxes.dataSync(), scores: d.scores.dataSync(), labels: d.labels.dataSync(), masks: d.masks };
+        await drawDetections(file, drawable, out, { threshold: DRAW_THRESHOLD, name: (label) => valSet.categories[label - 1]?.name ?? String(label), scale: 3 });
+        files.push(out);
+      } finally {
+        tf.dispose([d.boxes, d.scores, d.labels]);
+      }
     }
-    try {
-      const out = path.join(f.out, 'detections', `${path.parse(info.file_name).name}.png`);
-      const drawable = { boxes: d.boxes.dataSync(), scores: d.scores.dataSync(), labels: d.labels.dataSync(), masks: d.masks };
-      await drawDetections(file, drawable, out, { threshold: DRAW_THRESHOLD, name: (label) => valSet.categories[label - 1]?.name ?? String(label), scale: 3 });
-      files.push(out);
-    } finally {
-      tf.dispose([d.boxes, d.scores, d.labels]);
-    }
+  } finally {
+    fusion.unfuse();
   }
-  return files;
+  return { files, results };
+}
+
+/** The command that runs the demo's model on other images (here: the validation images), as report.md prints it. */
+export function detectCommandLine(out: string, imageDir: string): string {
+  const detected = path.join(out, 'detect');
+  return `residual detect ${imageDir} --weights ${path.join(out, 'model.safetensors')} --draw ${detected} --draw-threshold ${DRAW_THRESHOLD} --out ${path.join(detected, 'results.json')}`;
 }
 
 function printSummary(ctx: CommandContext, out: string, s: DemoSummary, e: DetectorEvaluation): void {
@@ -157,6 +182,7 @@ function printSummary(ctx: CommandContext, out: string, s: DemoSummary, e: Detec
   ctx.print(`report:   ${path.join(out, 'report.md')}`);
   ctx.print(`pictures: ${path.join(out, 'detections')}/, loss curve ${path.join(out, 'loss.png')}`);
   ctx.print(`weights:  ${path.join(out, 'model.safetensors')}`);
+  ctx.print(`detect on other images: ${s.detectCommand}`);
 }
 
 /** `residual demo`: the README's main job — shapes data, a small Mask R-CNN trained for minutes, COCO mAP, pictures, report. */

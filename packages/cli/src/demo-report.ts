@@ -18,6 +18,8 @@ export interface DemoSummary {
   bbox: DetectorEvaluation['bbox'];
   segm?: DetectorEvaluation['segm'];
   model: object;
+  /** The `residual detect` command that runs this model on new images. */
+  detectCommand: string;
   /** Annotated PNGs, relative to the report. */
   drawn: string[];
 }
@@ -47,6 +49,15 @@ export function demoReport(s: DemoSummary, e: DetectorEvaluation): string {
     '## Detections on validation images (score ≥ 0.3)',
     '',
     ...s.drawn.map((p) => `![${p}](${p})`),
+    '',
+    '## Detect with this model',
+    '',
+    'The architecture and the category names are stored in model.safetensors; on your own images',
+    '(files or folders) replace the validation folder:',
+    '',
+    '```sh',
+    s.detectCommand,
+    '```',
     '',
     '## COCO summaries',
     '',

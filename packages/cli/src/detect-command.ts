@@ -3,14 +3,23 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '@residual/core/node';
 import { readImage } from '@residual/data';
 import type { Detection, GeneralizedRCNN } from '@residual/faster-rcnn';
-import { MaskRCNN, toCocoResults, type CocoDetectionResult, type CompressedRle } from '@residual/mask-rcnn';
+import {
+  MaskRCNN,
+  maskrcnnFromConfig,
+  readDetectorMetadata,
+  toCocoResults,
+  type CocoDetectionResult,
+  type CompressedRle,
+  type DetectorCategory,
+} from '@residual/mask-rcnn';
 import { ENGINE_NAMES, useEngine, type EngineName } from '@residual/onnx';
 import type { ResNetName } from '@residual/resnet';
 import { BACKBONES, DETECTORS, DETECTOR_ARCHS, type DetectorArch, type DetectorBuildOptions } from './arch-table.js';
 import { annCategoryMap, defaultCategoryMap, type CategoryMap } from './category-map.js';
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from './command.js';
-import { DETECTOR_MODEL_HELP, DETECTOR_MODEL_OPTIONS, detectorModelOptions, loadDetectorWeights } from './detector-options.js';
+import { DETECTOR_MODEL_HELP, DETECTOR_MODEL_OPTIONS, detectorModelOptions, loadDetectorWeights, type DetectorWeights } from './detector-options.js';
+import { readSafetensorsMetadata } from './load-weights.js';
 import { drawDetections } from './draw-detections.js';
 import { fuseTraced } from './fuse-traced.js';
 import { choiceFlag, numberFlag, positionals, stringFlag } from './flag-values.js';
@@ -20,12 +29,15 @@ import { listImages, parseShard, shardImages, type Shard } from './image-list.js
 /** The validated flags of `residual detect`. */
 export interface DetectFlags {
   inputs: string[];
-  arch: DetectorArch;
+  /** Absent: the weights' metadata must say it (`residual demo`'s weights). */
+  arch?: DetectorArch;
   /** Absent: read from the weights. */
   backbone?: ResNetName;
   weights: string;
   numClasses?: number;
   model: Omit<DetectorBuildOptions, 'numClasses'>;
+  /** The model flags given on the command line (a stored architecture keeps its own values for the others). */
+  modelFlagsGiven: string[];
   out?: string;
   draw?: string;
   drawThreshold: number;
@@ -42,7 +54,6 @@ export interface DetectFlags {
 export function detectFlags(ctx: CommandContext): DetectFlags {
   const inputs = positionals(ctx, 'detect', 'IMAGES... or DIR', 1, true);
   const arch = choiceFlag(ctx, 'detect', 'arch', DETECTOR_ARCHS);
-  if (arch === undefined) throw new UsageError('residual detect: missing required flag --arch');
   const backbone = choiceFlag(ctx, 'detect', 'backbone', BACKBONES);
   const weights = stringFlag(ctx, 'detect', 'weights', true);
   const numClasses = ctx.values['num-classes'] === undefined ? undefined : numberFlag(ctx, 'detect', 'num-classes', 0, { integer: true, min: 2 });
@@ -57,6 +68,7 @@ export function detectFlags(ctx: CommandContext): DetectFlags {
     weights,
     numClasses,
     model,
+    modelFlagsGiven: [...Object.keys(DETECTOR_MODEL_OPTIONS), 'score-threshold'].filter((name) => ctx.values[name] !== undefined),
     out: stringFlag(ctx, 'detect', 'out'),
     draw: stringFlag(ctx, 'detect', 'draw'),
     drawThreshold: numberFlag(ctx, 'detect', 'draw-threshold', 0.5, { min: 0 }),
@@ -68,9 +80,37 @@ export function detectFlags(ctx: CommandContext): DetectFlags {
   };
 }
 
-/** The category map of `--ann` (or the default one) for a detector with `numClasses` classes. */
-async function categoryMap(flags: DetectFlags, numClasses: number): Promise<CategoryMap> {
-  return flags.ann ? annCategoryMap(flags.ann, numClasses, flags.identity) : defaultCategoryMap(numClasses);
+/**
+ * The category map of `--ann`, else of the categories stored in the weights (`stored`, ids and names
+ * by label), else the default one, for a detector with `numClasses` classes.
+ */
+async function categoryMap(flags: DetectFlags, numClasses: number, stored?: readonly DetectorCategory[]): Promise<CategoryMap> {
+  if (flags.ann) return annCategoryMap(flags.ann, numClasses, flags.identity);
+  const fallback = defaultCategoryMap(numClasses);
+  if (!stored || flags.identity) return fallback;
+  return { imageId: fallback.imageId, categoryId: (label) => stored[label - 1].id, name: (label) => stored[label - 1].name };
+}
+
+/**
+ * The detector the weights describe: the architecture in their metadata (model flags given on the
+ * command line override its sizes and inference settings), else torchvision's `--arch` on their backbone.
+ */
+function buildDetector(flags: DetectFlags, weights: DetectorWeights, numClasses: number): GeneralizedRCNN {
+  if (!weights.config) return DETECTORS[weights.arch](weights.backbone, { ...flags.model, numClasses });
+  const given = (flag: string, value: number | undefined): number | undefined => (flags.modelFlagsGiven.includes(flag) ? value : undefined);
+  if (flags.modelFlagsGiven.includes('frozen-bn-eps')) {
+    throw new UsageError(`residual detect: --frozen-bn-eps does not apply to --weights ${flags.weights} (its model has BatchNorm2d with stored statistics)`);
+  }
+  const m = flags.model;
+  return maskrcnnFromConfig(weights.config, {
+    numClasses,
+    minSize: given('min-size', m.minSize as number), // the flag gives one number
+    maxSize: given('max-size', m.maxSize),
+    rpnPreNmsTopNTest: given('rpn-pre-nms-top-n-test', m.rpnPreNmsTopNTest),
+    rpnPostNmsTopNTest: given('rpn-post-nms-top-n-test', m.rpnPostNmsTopNTest),
+    boxDetectionsPerImg: m.boxDetectionsPerImg,
+    boxScoreThresh: m.boxScoreThresh,
+  });
 }
 
 /**
@@ -83,8 +123,8 @@ export async function loadDetector(flags: DetectFlags): Promise<{ model: General
   let model: GeneralizedRCNN | undefined;
   try {
     const numClasses = flags.numClasses ?? weights.numClasses;
-    const categories = await categoryMap(flags, numClasses);
-    model = DETECTORS[flags.arch](weights.backbone, { ...flags.model, numClasses });
+    const categories = await categoryMap(flags, numClasses, weights.categories);
+    model = buildDetector(flags, weights, numClasses);
     model.loadStateDict(weights.tensors);
     model.eval();
     if (flags.engine !== 'tfjs') await useEngine(model, flags.engine);
@@ -136,7 +176,9 @@ async function localDetector(flags: DetectFlags): Promise<FileDetector> {
 async function poolDetector(flags: DetectFlags, backend: string | undefined): Promise<FileDetector> {
   const pool = await DetectPool.start(flags.workers, { flags, backend, wasmThreads: threadsPerWorker(flags.workers) });
   try {
-    const categories = await categoryMap(flags, pool.numClasses);
+    // The workers checked the metadata; here only the stored categories are needed.
+    const stored = readDetectorMetadata(await readSafetensorsMetadata(flags.weights), `--weights ${flags.weights}`).categories;
+    const categories = await categoryMap(flags, pool.numClasses, stored);
     return { detectFile: async (file) => fromPlainDetection(await pool.detect(file)), categories, close: () => pool.close() };
   } catch (e) {
     await pool.close();
@@ -185,7 +227,7 @@ async function runDetect(ctx: CommandContext): Promise<void> {
 export const detectCommand: Command = {
   name: 'detect',
   summary: 'detect objects in images (Faster/Mask R-CNN) → COCO results JSON, annotated PNGs',
-  help: `Usage: residual detect IMAGES... | DIR --arch fasterrcnn|maskrcnn --weights FILE
+  help: `Usage: residual detect IMAGES... | DIR --weights FILE [--arch fasterrcnn|maskrcnn]
                        [--backbone NAME] [--num-classes N] [--score-threshold 0.05]
                        [--ann COCO.json] [--label-map identity] [--out results.json]
                        [--draw DIR] [--draw-threshold 0.5] [--shard i/n] [--workers N]
@@ -194,9 +236,12 @@ export const detectCommand: Command = {
 Runs a detector on images (and on every image of each DIR), in path order, and writes COCO
 results (image_id, category_id, bbox as x,y,w,h, score; segmentation as compressed RLE for
 maskrcnn). The backbone and the number of classes are read from the weights (torchvision keys).
+Weights written by \`residual demo\` carry their architecture, image size and category names in
+their metadata: that model is built (no --arch needed; model flags given override its settings).
 
 Flags:
-  --arch fasterrcnn|maskrcnn    detector architecture (checked against the weights)
+  --arch fasterrcnn|maskrcnn    detector architecture (checked against the weights; required
+                                unless their metadata describes the model, as the demo's does)
   --weights FILE                safetensors or torch .pth state dict with torchvision keys
   --backbone NAME               ${BACKBONES.join(', ')} (default: read from the weights)
   --num-classes N               classes with the background (default: read from the weights)

@@ -1,9 +1,16 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { StateDictError } from '@residual/core';
-import { inferArchitecture } from '@residual/mask-rcnn';
+import {
+  CATEGORIES_METADATA_KEY,
+  MASKRCNN_CONFIG_METADATA_KEY,
+  inferArchitecture,
+  readDetectorMetadata,
+  type DetectorCategory,
+  type MaskRCNNConfig,
+} from '@residual/mask-rcnn';
 import type { ResNetName } from '@residual/resnet';
 import type { DetectorArch, DetectorBuildOptions } from './arch-table.js';
-import type { CommandContext } from './command.js';
+import { UsageError, type CommandContext } from './command.js';
 import { numberFlag } from './flag-values.js';
 import { loadWeights } from './load-weights.js';
 
@@ -41,31 +48,56 @@ export function detectorModelOptions(ctx: CommandContext, command: string): Omit
 export interface DetectorWeights {
   /** torch keys and layouts; the caller disposes them. */
   tensors: Map<string, tf.Tensor>;
+  arch: DetectorArch;
   backbone: ResNetName;
   numClasses: number;
+  /** The architecture stored in the file's metadata (`residual demo`'s weights): build it, not torchvision's. */
+  config?: MaskRCNNConfig;
+  /** The categories stored in the file's metadata (label k is entry k − 1). */
+  categories?: DetectorCategory[];
 }
 
 /**
  * Loads detector weights (safetensors or torch) and checks them against `--arch` and `--backbone`
- * (when given; else the backbone is read from the weights). A file that is no Faster/Mask R-CNN, or
- * one of another architecture or backbone, is a StateDictError naming the file and both sides.
+ * (each optional; else read from the weights). A file whose metadata describes its architecture
+ * ({@link MASKRCNN_CONFIG_METADATA_KEY}, as `residual demo` writes) is that Mask R-CNN; any other file
+ * must be a torchvision Faster/Mask R-CNN, and then `--arch` is required. A file of another
+ * architecture or backbone, or with bad metadata, is an error naming the file and both sides.
  */
-export async function loadDetectorWeights(file: string, arch: DetectorArch, backbone?: ResNetName): Promise<DetectorWeights> {
-  const { tensors } = await loadWeights(file, '--weights');
+export async function loadDetectorWeights(file: string, arch?: DetectorArch, backbone?: ResNetName): Promise<DetectorWeights> {
+  const { tensors, metadata } = await loadWeights(file, '--weights');
   try {
-    let found;
-    try {
-      found = inferArchitecture(tensors);
-    } catch (e) {
-      throw new StateDictError(`--weights ${file} is not a torchvision Faster/Mask R-CNN state dict (${(e as Error).message})`);
+    const { config, categories } = readDetectorMetadata(metadata, `--weights ${file}`);
+    let found: { arch: DetectorArch; backbone: ResNetName; numClasses: number };
+    if (config) {
+      found = { arch: 'maskrcnn', backbone: config.backbone, numClasses: classCount(tensors, file) };
+    } else {
+      if (arch === undefined) throw new UsageError(`residual detect: missing required flag --arch (--weights ${file} does not say its architecture)`);
+      try {
+        found = inferArchitecture(tensors);
+      } catch (e) {
+        throw new StateDictError(`--weights ${file} is not a torchvision Faster/Mask R-CNN state dict (${(e as Error).message})`);
+      }
     }
-    if (found.arch !== arch || (backbone !== undefined && found.backbone !== backbone)) {
-      const asked = backbone === undefined ? arch : `${arch} on ${backbone}`;
-      throw new StateDictError(`--weights ${file} holds a ${found.arch} on ${found.backbone}, not a ${asked}`);
+    if ((arch !== undefined && found.arch !== arch) || (backbone !== undefined && found.backbone !== backbone)) {
+      const asked = backbone === undefined ? arch : arch === undefined ? `model on ${backbone}` : `${arch} on ${backbone}`;
+      const what = config ? `a ${found.arch} on ${found.backbone} (its metadata "${MASKRCNN_CONFIG_METADATA_KEY}")` : `a ${found.arch} on ${found.backbone}`;
+      throw new StateDictError(`--weights ${file} holds ${what}, not a ${asked}`);
     }
-    return { tensors, backbone: found.backbone, numClasses: found.numClasses };
+    if (categories && categories.length + 1 !== found.numClasses) {
+      throw new StateDictError(`--weights ${file}: metadata "${CATEGORIES_METADATA_KEY}" names ${categories.length} categories, but the weights have ${found.numClasses} classes (background included)`);
+    }
+    return { tensors, ...found, ...(config ? { config } : {}), ...(categories ? { categories } : {}) };
   } catch (e) {
     for (const t of tensors.values()) t.dispose();
     throw e;
   }
+}
+
+/** Classes (background included) of a Mask R-CNN's box predictor. */
+function classCount(tensors: ReadonlyMap<string, tf.Tensor>, file: string): number {
+  const key = 'roi_heads.box_predictor.cls_score.weight';
+  const w = tensors.get(key);
+  if (!w) throw new StateDictError(`--weights ${file} has no "${key}" (the class count of a Mask R-CNN)`);
+  return w.shape[0];
 }

@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { readSafetensors, type SafetensorsContents } from '@residual/core';
 import { rawTensorsToContents } from './raw-safetensors.js';
 import { readInput } from './read-input.js';
@@ -24,3 +25,25 @@ export async function loadWeights(file: string, what: string): Promise<LoadedWei
   return { ...rawTensorsToContents(checkpoint.tensors, { format: 'pt' }), format: 'torch', source: checkpoint.source };
 }
 
+
+/**
+ * The `__metadata__` of a safetensors file, read from its header alone (no tensor data), or `{}` for
+ * anything else (a torch checkpoint, a file too short or whose header is not JSON: loading it reports those).
+ */
+export async function readSafetensorsMetadata(file: string): Promise<Record<string, string>> {
+  const handle = await open(file, 'r');
+  try {
+    const size = Buffer.alloc(8);
+    if ((await handle.read(size, 0, 8, 0)).bytesRead < 8) return {};
+    const length = Number(size.readBigUInt64LE(0));
+    if (length > 100 * 2 ** 20) return {}; // not a safetensors header (readSafetensors explains why)
+    const header = Buffer.alloc(length);
+    if ((await handle.read(header, 0, length, 8)).bytesRead < length) return {};
+    const json = JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, string> };
+    return json?.__metadata__ ?? {};
+  } catch {
+    return {};
+  } finally {
+    await handle.close();
+  }
+}
