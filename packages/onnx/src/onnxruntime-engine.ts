@@ -3,7 +3,6 @@ import { ValueError } from '@residual/core';
 import {
   RoIHeads,
   type MultiScaleRoIAlign,
-  postprocessDetections,
   type Detection,
   type GeneralizedRCNN,
   type ImageList,
@@ -12,6 +11,7 @@ import { BackboneWithFPN } from '@residual/fpn';
 import { MaskRCNNTransform, MaskRoIHeads } from '@residual/mask-rcnn';
 import { RegionProposalNetwork } from '@residual/rpn';
 import { hostMaskProbs, hostPasteMasks } from './host-masks.js';
+import { hostPostprocessDetections } from './host-postprocess.js';
 import { hostMultiScaleRoiAlign } from './host-roi-align.js';
 import { hostTransform, isPlainTransform } from './host-transform.js';
 import { OnnxSession, type HostTensor, type OnnxSessionOptions } from './onnx-session.js';
@@ -192,23 +192,16 @@ export class OnnxruntimeDetectorEngine implements DetectorEngine {
   // box_roi_pool (TS) → box head + predictor (onnxruntime) → postprocess (TS); detections in batch pixels.
   private async boxBranch(roiHeads: RoIHeads, maps: Map<string, HostTensor>, proposals: tf.Tensor2D[], batch: ImageList): Promise<Detection[]> {
     const pooled = await this.timed('boxRoiPool', () => pool(roiHeads.boxRoiPool, maps, proposals, batch.imageSizes)); // [R,P,P,C]
-    const out =
-      pooled.shape[0] > 0
-        ? await this.timed('boxHead', async () => new Map([...(await this.sessions.boxHead.runHost({ input: pooled }))].map(([k, v]) => [k, toTensor(v)])))
-        : emptyBoxOutputs(roiHeads);
-    try {
-      const [classLogits, boxRegression] = [out.get('class_logits') as tf.Tensor2D, out.get('box_regression') as tf.Tensor2D];
-      return await this.timed('postprocess', () =>
-        postprocessDetections(classLogits, boxRegression, proposals, batch.imageSizes, {
-          boxCoder: roiHeads.boxCoder,
-          scoreThresh: roiHeads.scoreThresh,
-          nmsThresh: roiHeads.nmsThresh,
-          detectionsPerImg: roiHeads.detectionsPerImg,
-        }),
-      );
-    } finally {
-      tf.dispose([...out.values()]);
-    }
+    const out = pooled.shape[0] > 0 ? await this.timed('boxHead', () => this.sessions.boxHead.runHost({ input: pooled })) : emptyBoxOutputs(roiHeads);
+    const [classLogits, boxRegression] = [out.get('class_logits') as HostTensor, out.get('box_regression') as HostTensor];
+    return this.timed('postprocess', () =>
+      hostPostprocessDetections(classLogits, boxRegression, proposals, batch.imageSizes, {
+        boxCoder: roiHeads.boxCoder,
+        scoreThresh: roiHeads.scoreThresh,
+        nmsThresh: roiHeads.nmsThresh,
+        detectionsPerImg: roiHeads.detectionsPerImg,
+      }),
+    );
   }
 
   // mask_roi_pool (TS) → mask head + predictor (onnxruntime) → the labelled class's probabilities (TS), per image.
@@ -288,10 +281,10 @@ function pool(pooler: MultiScaleRoIAlign, maps: Map<string, HostTensor>, boxes: 
 }
 
 // No proposals at all: the predictor's outputs for zero rows.
-function emptyBoxOutputs(roiHeads: RoIHeads): Map<string, tf.Tensor> {
+function emptyBoxOutputs(roiHeads: RoIHeads): Map<string, HostTensor> {
   const k = roiHeads.boxPredictor.numClasses;
-  return new Map<string, tf.Tensor>([
-    ['class_logits', tf.zeros([0, k])],
-    ['box_regression', tf.zeros([0, 4 * k])],
+  return new Map<string, HostTensor>([
+    ['class_logits', { data: new Float32Array(0), shape: [0, k] }],
+    ['box_regression', { data: new Float32Array(0), shape: [0, 4 * k] }],
   ]);
 }
