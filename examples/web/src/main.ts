@@ -94,7 +94,8 @@ async function runDetect(): Promise<void> {
         onProgress: (p) => (status.textContent = `${(p as { stage: string }).stage}…`),
       });
       loadedKey = key;
-      status.textContent = `Mask R-CNN ${info.backbone}-FPN, ${info.numClasses} classes loaded.`;
+      const sizes = info.imageSize ? ` (its own image size ${info.imageSize.join('/')}, from the file)` : '';
+      status.textContent = `Mask R-CNN ${info.backbone}-FPN, ${info.numClasses} classes loaded${sizes}.`;
     }
     setState('running');
     status.textContent = 'Detecting…';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fuseForInference, Generator, initBackend, readSafetensors, type BackendName, type InferenceFusion } from '@residual/core';
 import { serveWorker, type WorkerCallContext, type WorkerEndpoint } from '@residual/core/worker';
 import { maeVitBasePatch16, maeVitLargePatch16, maeVitTestPatch8, loadMaePretrained, reconstruct, renderReconstructionGrid, type MaskedAutoencoderViT } from '@residual/mae';
-import { inferArchitecture, maskrcnnResnetFpn, type MaskRCNN } from '@residual/mask-rcnn';
+import { inferArchitecture, maskrcnnFromConfig, maskrcnnResnetFpn, readDetectorMetadata, type MaskRCNN } from '@residual/mask-rcnn';
 import type { DetectRequest, DetectResponse, InitRequest, LoadDetectorRequest, LoadedDetector, LoadMaeRequest, ReconstructRequest, ReconstructResponse } from './protocol.js';
 import { renderDetections } from './render-detections.js';
 import { rgbaToRgbFloat, type RgbaImage } from './sample-scene.js';
@@ -20,6 +20,8 @@ const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 let backend: BackendName | undefined;
 let detector: MaskRCNN | undefined;
+/** Category names of the loaded detector's labels 1..K, when its weights store them. */
+let detectorNames: string[] | undefined;
 let detectorFusion: InferenceFusion | undefined;
 let mae: MaskedAutoencoderViT | undefined;
 
@@ -31,16 +33,21 @@ async function init(payload: unknown): Promise<{ backend: string }> {
 async function loadDetector(payload: unknown, { progress }: WorkerCallContext): Promise<LoadedDetector> {
   const { bytes, options } = payload as LoadDetectorRequest;
   progress({ stage: 'reading weights' });
-  const { tensors } = readSafetensors(bytes);
+  const { tensors, metadata } = readSafetensors(bytes);
   try {
-    const found = inferArchitecture(tensors);
+    // Weights that describe their model in their metadata (`residual demo`'s) build that model, at its own image size.
+    const { config, categories } = readDetectorMetadata(metadata, 'loadDetector: the weights');
+    const found = config ? { arch: 'maskrcnn', backbone: config.backbone, numClasses: tensors.get('roi_heads.box_predictor.cls_score.weight')?.shape[0] ?? 0 } : inferArchitecture(tensors);
     if (found.arch !== 'maskrcnn') throw new Error(`loadDetector: these weights are a ${found.arch}; the page runs Mask R-CNN`);
     progress({ stage: `building Mask R-CNN ${found.backbone}-FPN, ${found.numClasses} classes` });
     detectorFusion?.unfuse();
     detectorFusion = undefined;
     detector?.dispose();
     detector = undefined;
-    const model = maskrcnnResnetFpn(found.backbone, { ...options, numClasses: found.numClasses });
+    detectorNames = undefined;
+    const model = config
+      ? maskrcnnFromConfig(config, { numClasses: found.numClasses, boxScoreThresh: options.boxScoreThresh })
+      : maskrcnnResnetFpn(found.backbone, { ...options, numClasses: found.numClasses });
     try {
       model.loadStateDict(tensors);
       model.eval();
@@ -50,7 +57,8 @@ async function loadDetector(payload: unknown, { progress }: WorkerCallContext): 
       throw e;
     }
     detector = model;
-    return { backbone: found.backbone, numClasses: found.numClasses };
+    detectorNames = categories?.map((c) => c.name);
+    return { backbone: found.backbone, numClasses: found.numClasses, ...(config ? { imageSize: [config.minSize, config.maxSize] as [number, number] } : {}) };
   } finally {
     tf.dispose([...tensors.values()]);
   }
@@ -88,7 +96,7 @@ async function detect(payload: unknown): Promise<DetectResponse> {
     const [boxes, scores, labels] = await Promise.all([result.boxes.data(), result.scores.data(), result.labels.data()]);
     const detections = { boxes: Float32Array.from(boxes), scores: Float32Array.from(scores), labels: Int32Array.from(labels), masks: result.masks };
     const ms = performance.now() - start;
-    const rendered = renderDetections(image, detections, drawThreshold, (label) => `class ${label}`);
+    const rendered = renderDetections(image, detections, drawThreshold, (label) => detectorNames?.[label - 1] ?? `class ${label}`);
     return { ...detections, rendered, backend: backend ?? tf.getBackend(), ms };
   } finally {
     tf.dispose([result.boxes, result.scores, result.labels]);

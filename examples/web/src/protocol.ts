@@ -14,7 +14,10 @@ export interface DetectorOptions {
   boxScoreThresh: number;
 }
 
-/** `loadDetector`: a torchvision-keyed Mask R-CNN safetensors file. */
+/**
+ * `loadDetector`: a torchvision-keyed Mask R-CNN safetensors file, torchvision's architecture or one its
+ * metadata describes (`residual demo`'s weights: architecture, image size and category names).
+ */
 export interface LoadDetectorRequest {
   bytes: Uint8Array;
   options: DetectorOptions;
@@ -24,6 +27,8 @@ export interface LoadDetectorRequest {
 export interface LoadedDetector {
   backbone: string;
   numClasses: number;
+  /** Weights that describe their model (`residual demo`'s): its min/max size, used instead of the form's. */
+  imageSize?: [number, number];
 }
 
 /** `detect`: one image and the score from which detections are drawn. */
