@@ -263,11 +263,6 @@ function paste(
   }
 }
 
-// A host array as a tfjs tensor (copied into the backend); caller owns it.
-function toTensor(t: HostTensor): tf.Tensor {
-  return tf.tensor(t.data, t.shape, 'float32');
-}
-
 // AnchorGenerator reads only the feature maps' shapes (for its grids): the host maps stand in for tensors.
 function shapeOnly(shape: number[]): tf.Tensor4D {
   return { shape, rank: 4 } as unknown as tf.Tensor4D;
