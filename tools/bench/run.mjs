@@ -1,8 +1,8 @@
 // `npm run bench`: our tfjs timings next to PyTorch's, on this machine, in the same run (issue 9).
 //
-//   npm run bench                 # builds the packages, then the full run (about 10 minutes)
+//   npm run bench                 # builds the packages, then the full run (under 10 minutes on 2 cores)
 //   node tools/bench/run.mjs --quick          # ResNet-50 forward only, under 2 minutes
-//   node tools/bench/run.mjs --only frcnn-r50-infer,mrcnn-r50-infer   # some cases of the full run
+//   node tools/bench/run.mjs --only mrcnn-r50-infer,frcnn-r50-infer   # some cases (frcnn-r50-infer: only when named)
 //   node tools/bench/run.mjs --cpu --out .bench/results.json           # also the tfjs-cpu row
 //
 // Every case runs in its own child process, one at a time (tools/bench/tfjs-case.mjs for tfjs,
@@ -40,30 +40,43 @@ if (opt.help) {
 }
 
 // [case, batch, backend, tfjs warm-up, tfjs repeats, torch warm-up, torch repeats, profile, fallback
-// batch]. When tfjs runs out of memory at the batch (wasm's heap stops at 4 GiB), the case runs again
-// at the fallback batch on both sides; the failed row stays in the table with PyTorch's numbers.
-// (Measured: MAE-base fwd+bwd and the ResNet-50 train step fail at batch 8 and 4, run at 2.)
-// The detection inference steps are the slowest of the bench (~40–50 s on wasm, ~15–20 s in torch, at a
-// load of 2–4), so every detection row runs one timed step after the warm-up (three in torch for the
-// ~1 s training steps), and only the Mask R-CNN rows, which carry issue 9's goals and do the work of their
-// Faster R-CNN rows plus the mask branch, are profiled.
+// batch]. The backend may carry variants: 'wasm fused' runs the inference case with fuseForInference
+// (Conv + BatchNorm (+ ReLU) as one conv), 'wasm fused 1-thread' also with one wasm thread instead of
+// the default (the cores): the ResNet-50 rows measure both levers against the plain row. A row with no
+// torch repeats shows the torch numbers of the case's row at that batch (same work, measured once).
+// When tfjs runs out of memory at the batch (wasm's heap stops at 4 GiB), the case runs again at the
+// fallback batch on both sides; the failed row stays in the table with PyTorch's numbers.
+// The full run has to fit in 10 minutes on 2 cores, so: MAE-base fwd+bwd and the ResNet-50 train step
+// start at batch 2 (at 8 and 4 both run out of the 4 GiB heap: docs/benchmarks.md); the detection
+// inference steps (~40–50 s on wasm, ~15–20 s in torch) run one timed step after the warm-up, training
+// rows one (three in torch for its ~1 s steps); only the Mask R-CNN rows, which carry issue 9's goals, are
+// profiled; the Faster R-CNN inference row (the Mask R-CNN one without the mask branch) runs only when
+// --only names it.
 const FULL = [
-  ['resnet50-fwd', 1, 'wasm', 2, 7, 3, 10, true],
-  ['resnet50-fwd', 8, 'wasm', 1, 5, 2, 5, true],
+  ['resnet50-fwd', 1, 'wasm', 1, 5, 3, 10, true],
+  ['resnet50-fwd', 1, 'wasm fused', 1, 5, 0, 0, false],
+  ['resnet50-fwd', 1, 'wasm fused 1-thread', 1, 5, 0, 0, false],
+  ['resnet50-fwd', 8, 'wasm', 1, 3, 1, 5, true],
+  ['resnet50-fwd', 8, 'wasm fused', 1, 3, 0, 0, false],
+  ['resnet50-fwd', 8, 'wasm fused 1-thread', 1, 2, 0, 0, false],
   ['resnet50-fwd', 1, 'onnxruntime', 2, 7, 0, 0, false],
   ['resnet50-fwd', 8, 'onnxruntime', 1, 5, 0, 0, false],
-  ['mae-base-fwdbwd', 8, 'wasm', 1, 1, 1, 3, true, 2],
-  ['resnet50-train', 8, 'wasm', 1, 3, 1, 3, true, 2],
-  ['frcnn-r50-infer', 1, 'wasm', 1, 1, 1, 1, false],
-  ['mrcnn-r50-infer', 1, 'wasm', 1, 1, 1, 1, true],
+  ['mae-base-fwdbwd', 2, 'wasm', 1, 1, 1, 3, true],
+  ['resnet50-train', 2, 'wasm', 1, 2, 1, 3, true],
+  ['frcnn-r50-infer', 1, 'wasm fused', 1, 1, 1, 1, false],
+  ['mrcnn-r50-infer', 1, 'wasm fused', 1, 1, 1, 1, true],
   ['mrcnn-r50-infer', 1, 'onnxruntime', 1, 3, 0, 0, false],
   ['frcnn-r50-train', 2, 'wasm', 1, 1, 1, 3, false, 1],
   ['mrcnn-r50-train', 2, 'wasm', 1, 1, 1, 3, true, 1],
   ['resnet50-fwd', 1, 'cpu', 1, 2, 0, 0, false], // tfjs-cpu (--cpu): ~10–20 s a forward; torch row already above
 ];
+/** Cases of FULL that run only when --only names them. */
+const ONLY_WHEN_NAMED = new Set(['frcnn-r50-infer']);
+// Under 2 minutes on 2 cores (131 s at a load of 5–6 with the batch-8 fused row, so that row is left out).
 const QUICK = [
   ['resnet50-fwd', 1, 'wasm', 1, 3, 2, 5, true],
-  ['resnet50-fwd', 8, 'wasm', 1, 2, 1, 3, true],
+  ['resnet50-fwd', 1, 'wasm fused', 1, 3, 0, 0, false],
+  ['resnet50-fwd', 8, 'wasm', 1, 2, 1, 3, false],
   ['resnet50-fwd', 1, 'onnxruntime', 1, 5, 0, 0, false],
   ['resnet50-fwd', 8, 'onnxruntime', 1, 3, 0, 0, false],
 ];
@@ -74,7 +87,21 @@ const only = opt.only ? new Set(opt.only.split(',').map((id) => id.trim())) : nu
 for (const id of only ?? []) {
   if (!CASES[id]) throw new Error(`run.mjs: unknown case "${id}" in --only; expected some of ${Object.keys(CASES).join(', ')}`);
 }
-const plan = (opt.quick ? QUICK : FULL).filter(([id, , backend]) => (backend !== 'cpu' || (opt.cpu && !opt['no-cpu'])) && (!only || only.has(id)));
+const plan = (opt.quick ? QUICK : FULL).filter(
+  ([id, , backend]) => (backend !== 'cpu' || (opt.cpu && !opt['no-cpu'])) && (only ? only.has(id) : !ONLY_WHEN_NAMED.has(id)),
+);
+
+/** 'wasm fused 1-thread' → tfjs-case flags: --backend wasm --fused --wasm-threads 1. */
+function variantFlags(variant) {
+  const [backend, ...extras] = variant.split(' ');
+  const flags = backend === 'onnxruntime' ? ['--backend', 'wasm', '--engine', 'onnxruntime'] : ['--backend', backend];
+  for (const extra of extras) {
+    if (extra === 'fused') flags.push('--fused');
+    else if (/^\d+-threads?$/.test(extra)) flags.push('--wasm-threads', String(parseInt(extra, 10)));
+    else throw new Error(`run.mjs: unknown variant "${extra}" in "${variant}"`);
+  }
+  return flags;
+}
 
 // A case's process is stopped after this long (a detection case on a loaded machine needs minutes).
 const CHILD_TIMEOUT_S = 900;
@@ -127,8 +154,7 @@ for (const [id, firstBatch, backend, warmup, repeats, tWarmup, tRepeats, profile
     const load = os.loadavg()[0];
     process.stdout.write(`  ${spec.label(batch)} [${backend}] … `);
     const common = ['--case', id, '--batch', String(batch), '--warmup', String(warmup), '--repeats', String(repeats)];
-    const engine = backend === 'onnxruntime' ? ['--backend', 'wasm', '--engine', 'onnxruntime'] : ['--backend', backend];
-    const args = [join(here, 'tfjs-case.mjs'), ...common, ...engine, ...(profile ? ['--profile'] : [])];
+    const args = [join(here, 'tfjs-case.mjs'), ...common, ...variantFlags(backend), ...(profile ? ['--profile'] : [])];
     const ours = child(process.execPath, args, CHILD_TIMEOUT_S);
     let theirs = null;
     if (torch.ok && tRepeats > 0) {
@@ -139,6 +165,7 @@ for (const [id, firstBatch, backend, warmup, repeats, tWarmup, tRepeats, profile
     }
     const goal = backend === 'onnxruntime' ? spec.onnxGoal : spec.goal;
     rows.push({ id, batch, label: spec.label(batch), backend, goal, loadAverage1m: +load.toFixed(2), tfjs: ours, torch: theirs });
+    process.stdout.write(`(load ${load.toFixed(1)}) `);
     const show = (x) => (!x ? '–' : x.error ? 'error' : `${x.medianMs.toFixed(0)} ms`);
     process.stdout.write(`${show(ours)} / ${show(theirs)}\n`);
     if (!outOfMemory(ours)) break;
@@ -173,6 +200,18 @@ console.log('');
 for (const [i, row] of table.entries()) {
   console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
   if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+}
+
+// The two ResNet-50 levers side by side: fusion (plain vs fused, default threads) and wasm threads
+// (fused, default vs 1). CPU ms per step (all threads) is less sensitive to the load than wall time.
+const resnetRows = rows.filter((r) => r.id === 'resnet50-fwd' && r.backend.startsWith('wasm') && !r.tfjs.error);
+if (resnetRows.length > 1) console.log('\nLevers, ResNet-50 224 forward on tfjs-wasm (median wall ms; CPU ms per step, all threads):');
+for (const batch of [...new Set(resnetRows.map((r) => r.batch))]) {
+  const at = (variant) => resnetRows.find((r) => r.batch === batch && r.backend === variant)?.tfjs;
+  const [plain, fused, one] = [at('wasm'), at('wasm fused'), at('wasm fused 1-thread')];
+  const show = (x) => `${f0(x.medianMs)} ms (CPU ${f0(x.cpuMsPerStep)})`;
+  if (plain && fused) console.log(`  batch ${batch}: fusion: plain ${show(plain)} → fused ${show(fused)}, ${(plain.medianMs / fused.medianMs).toFixed(2)}× faster`);
+  if (fused && one) console.log(`  batch ${batch}: threads: 1 thread ${show(one)} → ${fused.threads} threads ${show(fused)}, ${(one.medianMs / fused.medianMs).toFixed(2)}× faster`);
 }
 
 console.log('\nWhere tfjs time goes (one profiled step, tf.profile kernel times; share of the summed kernel time):');
@@ -221,7 +260,7 @@ for (const r of missed) {
     console.log(`  ${r.label} [onnxruntime]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×, issue 12).${ts}`);
     continue;
   }
-  if (r.backend !== 'wasm') {
+  if (r.backend === 'cpu') {
     console.log(`  ${r.label} [${r.backend}]: ${r.ratio.toFixed(2)}× PyTorch (goal ≤${r.goal}×): tfjs-cpu runs plain JavaScript kernels; it is the fallback, not a target.`);
     continue;
   }

@@ -56,13 +56,17 @@ try {
 }
 const buildMs = performance.now() - t;
 const times = [];
+let cpuMsPerStep = null; // CPU time of the timed steps (all threads of this process), per step
 try {
   for (let i = 0; i < Number(opt.warmup); i++) await work.step();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < Number(opt.repeats); i++) {
     t = performance.now();
     await work.step();
     times.push(performance.now() - t);
   }
+  const used = process.cpuUsage(cpu);
+  if (times.length) cpuMsPerStep = (used.user + used.system) / 1000 / times.length;
 } catch (e) {
   // On wasm this is typically the 4 GiB heap running out (an abort or an out-of-bounds access
   // inside a kernel); the heap is unusable afterwards, so report and stop.
@@ -107,6 +111,7 @@ console.log(
     threads,
     medianMs,
     times,
+    cpuMsPerStep,
     buildMs,
     liveBytes: before,
     profile,

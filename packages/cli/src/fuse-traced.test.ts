@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Generator, ValueError } from '@residual/core';
 import { resnet18, type ResNet } from '@residual/resnet';
-import { expectAllClose, expectNoLeak, useBackend } from '@residual/test-utils';
+import { expectAllClose, expectNoLeak, maxAbsDiff, useBackend } from '@residual/test-utils';
 import { fuseTraced } from './fuse-traced.js';
 
 /** A seeded ResNet-18 (4 classes) with random BatchNorm statistics, in eval mode. */
@@ -33,7 +33,11 @@ describe('fuseTraced', () => {
     const net = model();
     const x = new Generator(7).uniform([2, 64, 64, 3], -1, 1) as tf.Tensor4D;
     const plain = net.forward(x);
+    const weights = net.stateDict();
     const fusion = await expectNoLeak(() => fuseTraced(net, (input) => net.forward(input)));
+    const after = net.stateDict();
+    for (const [key, t] of weights) expect([key, maxAbsDiff(after.get(key) as tf.Tensor, t)]).toEqual([key, 0]); // state dict untouched
+    tf.dispose([...weights.values(), ...after.values()]);
     expect(fusion.pairs).toBe(20); // stem, 2 per block × 8 blocks, 3 downsamples
     const first = await kernels(() => net.forward(x)); // folds the weights once (kept until unfuse)
     expect(first).toContain('FusedConv2D');
