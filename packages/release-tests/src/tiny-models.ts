@@ -3,6 +3,7 @@ import { Conv2d, Generator, Module, ReLU, Sequential } from '@residual/core';
 import { BackboneWithFPN } from '@residual/fpn';
 import { FastRCNNPredictor, FasterRCNN, TwoMLPHead, type DetectionTarget } from '@residual/faster-rcnn';
 import { MaskRCNN, MaskRCNNHeads, MaskRCNNPredictor } from '@residual/mask-rcnn';
+import type { FeatureShape } from '@residual/resnet';
 import { AnchorGenerator } from '@residual/rpn';
 
 // Detectors small enough for 50-call leak loops on wasm: public classes wired with narrow parts.
@@ -18,6 +19,11 @@ class TinyBody extends Module {
       const conv = new Conv2d(i === 0 ? 3 : WIDTHS[i - 1], WIDTHS[i], 3, { stride: 2, padding: 1, generator });
       this.registerModule(name, new Sequential(conv, new ReLU()));
     });
+  }
+
+  /** Channels and stride of each stage, as ResNet reports them (BackboneWithFPN.outputShape, the onnx export read it). */
+  outputShape(): Record<string, FeatureShape> {
+    return Object.fromEntries(['stem', 'layer1', 'layer2', 'layer3', 'layer4'].map((name, i) => [name, { channels: WIDTHS[i], stride: 2 ** (i + 1) }]));
   }
 }
 
