@@ -94,7 +94,6 @@ export function hostRoiAlign(
   const rowStart = new Int32Array(pooledH + 1);
   const colStart = new Int32Array(pooledW + 1);
   const binSize = pooledH * pooledW * channels;
-  const acc = new Float32Array(channels);
   for (let r = 0; r < k; r++) {
     const b = trunc(batchIndex[r]);
     if (!(b >= 0 && b < n)) throw new ValueError(`hostRoiAlign: RoI ${r} has batch index ${batchIndex[r]}, expected an integer in [0, ${n - 1}]`);
@@ -127,18 +126,57 @@ export function hostRoiAlign(
     const imageBase = b * height * width;
     for (let ph = 0; ph < pooledH; ph++) {
       for (let pw = 0; pw < pooledW; pw++) {
-        acc.fill(0);
-        for (let i = rowStart[ph]; i < rowStart[ph + 1]; i++) {
-          const rowBase = imageBase + rowIdx[i] * width;
-          const wr = rowW[i] / count;
-          for (let j = colStart[pw]; j < colStart[pw + 1]; j++) {
-            const w = f32(wr * colW[j]);
-            const src = (rowBase + colIdx[j]) * channels;
-            for (let c = 0; c < channels; c++) acc[c] += w * data[src + c];
-          }
+        const o = base + (ph * pooledW + pw) * channels;
+        const [c0, c1] = [colStart[pw], colStart[pw + 1]];
+        if (rowStart[ph] === rowStart[ph + 1] || c0 === c1) {
+          out.fill(0, o, o + channels); // no sample of this bin lies on the map
+          continue;
         }
-        out.set(acc, base + (ph * pooledW + pw) * channels);
+        for (let i = rowStart[ph]; i < rowStart[ph + 1]; i++) {
+          accumulateRow(data, out, o, channels, imageBase + rowIdx[i] * width, rowW[i] / count, colIdx, colW, c0, c1, i === rowStart[ph]);
+        }
       }
+    }
+  }
+}
+
+/**
+ * out[o + c] (=, or += unless `first`) Σ_j f32(wr·colW[j])·data[(rowBase + colIdx[j])·C + c] over the
+ * bin's columns j ∈ [c0, c1): up to three columns in one pass (the common case: a bin's two samples
+ * touch two or three pixels per axis), so `out` is read and written once per row instead of per pixel.
+ */
+function accumulateRow(
+  data: Float32Array,
+  out: Float32Array,
+  o: number,
+  channels: number,
+  rowBase: number,
+  wr: number,
+  colIdx: Int32Array,
+  colW: Float64Array,
+  c0: number,
+  c1: number,
+  first: boolean,
+): void {
+  for (let j = c0; j < c1; j += 3) {
+    const n = min(c1 - j, 3);
+    const w0 = f32(wr * colW[j]);
+    const s0 = (rowBase + colIdx[j]) * channels;
+    const set = first && j === c0;
+    if (n === 3) {
+      const [w1, w2] = [f32(wr * colW[j + 1]), f32(wr * colW[j + 2])];
+      const [s1, s2] = [(rowBase + colIdx[j + 1]) * channels, (rowBase + colIdx[j + 2]) * channels];
+      if (set) for (let c = 0; c < channels; c++) out[o + c] = w0 * data[s0 + c] + w1 * data[s1 + c] + w2 * data[s2 + c];
+      else for (let c = 0; c < channels; c++) out[o + c] += w0 * data[s0 + c] + w1 * data[s1 + c] + w2 * data[s2 + c];
+    } else if (n === 2) {
+      const w1 = f32(wr * colW[j + 1]);
+      const s1 = (rowBase + colIdx[j + 1]) * channels;
+      if (set) for (let c = 0; c < channels; c++) out[o + c] = w0 * data[s0 + c] + w1 * data[s1 + c];
+      else for (let c = 0; c < channels; c++) out[o + c] += w0 * data[s0 + c] + w1 * data[s1 + c];
+    } else if (set) {
+      for (let c = 0; c < channels; c++) out[o + c] = w0 * data[s0 + c];
+    } else {
+      for (let c = 0; c < channels; c++) out[o + c] += w0 * data[s0 + c];
     }
   }
 }
