@@ -42,7 +42,7 @@ function demoFlags(ctx: CommandContext): DemoFlags {
   const int = (name: string, fallback: number, min = 1): number => numberFlag(ctx, 'demo', name, fallback, { integer: true, min });
   return {
     out: stringFlag(ctx, 'demo', 'out') ?? 'residual-demo',
-    minutes: numberFlag(ctx, 'demo', 'minutes', 12, { min: 0.05 }),
+    minutes: numberFlag(ctx, 'demo', 'minutes', 13, { min: 0.05 }),
     iterations: int('iterations', 720),
     images: int('images', 400),
     valImages: int('val-images', 50),
@@ -189,7 +189,7 @@ function printSummary(ctx: CommandContext, out: string, s: DemoSummary, e: Detec
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'make the shapes set, train a small Mask R-CNN for a few minutes, evaluate, draw, report',
-  help: `Usage: residual demo [--out residual-demo] [--minutes 12] [--iterations 720] [--images 400]
+  help: `Usage: residual demo [--out residual-demo] [--minutes 13] [--iterations 720] [--images 400]
                      [--val-images 50] [--size 128] [--batch-size 2] [--optimizer adamw|sgd] [--lr X]
                      [--seed 0] [--draw 8]
 
@@ -204,9 +204,9 @@ that progress, so a slower machine still ends on time with an annealed learning 
 
 Flags:
   --out DIR          output folder (default residual-demo)
-  --minutes M        training time budget (default 12: with data, evaluation and pictures the
+  --minutes M        training time budget (default 13: with data, evaluation and pictures the
                      whole run stays under 15 minutes on 2 cores)
-  --iterations N     planned training steps (default 720, about 12 minutes on an idle 2-core machine)
+  --iterations N     planned training steps (default 720, about 13 minutes on an idle 2-core machine)
   --images N         training images (default 400); --val-images N validation images (default 50)
   --size S           image side in pixels (default 128)
   --batch-size N     images per step (default 2)
