@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
-import { ValueError, type GeneratorState, type HyperValue, type LRSchedulerState, type OptimizerState } from '@residual/core';
+import { ValueError, findNonFinite, type GeneratorState, type HyperValue, type LRSchedulerState, type OptimizerState } from '@residual/core';
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from '@residual/core/node';
 
 /** The JSON part of a training checkpoint (`state.json`). */
@@ -116,15 +116,8 @@ async function discard(dir: string, aside: string): Promise<void> {
 
 /** Names the first float32 tensor of `tensors` holding NaN or ±Infinity, with the value and its flat index. */
 function firstNonFinite(what: string, tensors: ReadonlyMap<string, tf.Tensor>): string | undefined {
-  for (const [key, t] of tensors) {
-    if (t.dtype !== 'float32') continue;
-    const values = t.dataSync() as Float32Array;
-    for (let i = 0; i < values.length; i++) {
-      // v − v is 0 for every finite v and NaN for NaN and ±Infinity (3× faster than findIndex).
-      if (values[i] - values[i] !== 0) return `${what} entry "${key}" holds ${values[i]} at flat index ${i}`;
-    }
-  }
-  return undefined;
+  const found = findNonFinite(tensors);
+  return found && `${what} entry "${found.key}" holds ${found.value} at flat index ${found.index}`;
 }
 
 /** The checkpoint folder `latest` points to in `dir`, or `undefined` when there is none. */

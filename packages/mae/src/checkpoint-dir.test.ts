@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { AdamW, Generator, ValueError } from '@residual/core';
 import { writeFileAtomic } from '@residual/core/node';
-import { useBackend } from '@residual/test-utils';
+import { expectNoLeak, useBackend } from '@residual/test-utils';
 import { MaeCheckpointDir, type MaeCheckpointDirOptions } from './checkpoint-dir.js';
 import { maeVitTestPatch8 } from './mae-builders.js';
-import { disposeMaeCheckpoint } from './mae-checkpoint.js';
+import { disposeMaeCheckpoint, encodeMaeCheckpoint } from './mae-checkpoint.js';
 import { maePretrainParamGroups } from './pretrain-param-groups.js';
 import { MaePretrainer, NonFiniteLossError } from './pretrainer.js';
 
@@ -152,6 +152,61 @@ describe('MaeCheckpointDir with MaePretrainer', () => {
     expect(params(t.model)).toEqual(good);
     const ckpt = await new MaeCheckpointDir(root).load();
     expect(ckpt.iteration).toBe(2);
+    disposeMaeCheckpoint(ckpt);
+    t.dispose();
+  });
+
+  it('refuses to save NaN/±Infinity weights, naming the entry and the last good checkpoint, which stays latest and loads', async () => {
+    const root = path.join(tmp, 'nan-weights');
+    const t = setup(root, 8);
+    await run(t.trainer, 0, 2);
+    const good = params(t.model);
+    for (const i of [2, 3]) {
+      const x = batchAt(i);
+      t.trainer.step(x); // trained on, not saved
+      x.dispose();
+    }
+    const w = t.model.namedParameters().get('blocks.0.mlp.fc1.weight') as tf.Variable;
+    const values = Float32Array.from(w.dataSync() as Float32Array);
+    values[3] = Infinity;
+    w.assign(tf.tensor(values, w.shape));
+    // The index is the torch layout's: tfjs [in, out] (0, 3) is torch [out, in] (3, 0), 3 · 32.
+    const attempt = expectNoLeak(() => t.trainer.saveCheckpoint());
+    await expect(attempt).rejects.toThrow(ValueError);
+    await expect(attempt).rejects.toThrow(
+      `encodeMaeCheckpoint: model entry "blocks.0.mlp.fc1.weight" holds Infinity at flat index 96 (iteration 4); a checkpoint never holds non-finite values; ` +
+        `${path.join(root, 'checkpoint-00000004')} was not written, the last good checkpoint is still ${path.join(root, 'checkpoint-00000002')}`,
+    );
+    t.dispose();
+    expect((await fs.readdir(root)).sort()).toEqual(['checkpoint-00000002', 'latest']);
+    const fresh = setup(root, 9);
+    expect(await fresh.trainer.resume()).toBe(true);
+    expect(fresh.trainer.iteration).toBe(2);
+    expect(params(fresh.model)).toEqual(good);
+    fresh.dispose();
+  });
+
+  it('refuses NaN in an optimiser buffer too, and says when there is no earlier checkpoint', async () => {
+    const root = path.join(tmp, 'nan-buffer');
+    const t = setup(root, 10);
+    for (const i of [0, 1]) {
+      const x = batchAt(i);
+      t.trainer.step(x); // after the second, one optimiser step: AdamW's exp_avg and exp_avg_sq exist
+      x.dispose();
+    }
+    const ckpt = t.trainer.checkpoint();
+    const [index, first] = Object.entries(ckpt.optimizer.state)[0];
+    const nan = tf.fill(first.buffers.exp_avg_sq.shape, NaN);
+    first.buffers.exp_avg_sq.dispose();
+    first.buffers.exp_avg_sq = nan;
+    expect(() => encodeMaeCheckpoint(ckpt)).toThrow(
+      `encodeMaeCheckpoint: optimizer buffer entry "state.${index}.exp_avg_sq" holds NaN at flat index 0 (iteration 2); a checkpoint never holds non-finite values`,
+    );
+    await expect(new MaeCheckpointDir(root).save(ckpt)).rejects.toThrow(
+      `encodeMaeCheckpoint: optimizer buffer entry "state.${index}.exp_avg_sq" holds NaN at flat index 0 (iteration 2); a checkpoint never holds non-finite values; ` +
+        `${path.join(root, 'checkpoint-00000002')} was not written, there is no earlier checkpoint`,
+    );
+    await expect(fs.readdir(root)).rejects.toThrow('ENOENT');
     disposeMaeCheckpoint(ckpt);
     t.dispose();
   });

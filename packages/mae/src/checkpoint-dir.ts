@@ -72,14 +72,25 @@ export class MaeCheckpointDir implements MaeCheckpointStore {
     return pointer ? path.resolve(this.root, pointer.latest) : null;
   }
 
-  /** Saves `checkpoint` (borrowed); resolves to the new checkpoint's directory. See the class comment. */
+  /**
+   * Saves `checkpoint` (borrowed); resolves to the new checkpoint's directory. See the class comment.
+   * A checkpoint that cannot be encoded (a NaN or ±Infinity weight or optimiser buffer: see
+   * {@link encodeMaeCheckpoint}) is refused with a ValueError naming the entry and the last good
+   * checkpoint, which stays `latest`; nothing is written.
+   */
   async save(checkpoint: MaeCheckpoint): Promise<string> {
-    const files = encodeMaeCheckpoint(checkpoint); // an encoding error touches no file
-    await fs.mkdir(this.root, { recursive: true });
     const previous = await this.readLatest();
     let name = `checkpoint-${String(checkpoint.iteration).padStart(8, '0')}`;
     // Never rewrite the directory `latest` points to: a second save of one iteration gets its own name.
     if (previous?.latest === name) name = `${name}-${randomBytes(4).toString('hex')}`;
+    let files: MaeCheckpointFiles;
+    try {
+      files = encodeMaeCheckpoint(checkpoint); // an encoding error touches no file
+    } catch (e) {
+      const last = previous ? `the last good checkpoint is still ${path.resolve(this.root, previous.latest)}` : 'there is no earlier checkpoint';
+      throw new ValueError(`${(e as Error).message}; ${path.resolve(this.root, name)} was not written, ${last}`, { cause: e });
+    }
+    await fs.mkdir(this.root, { recursive: true });
     const staging = path.join(this.root, `.staging-${name}-${randomBytes(6).toString('hex')}`);
     const target = path.resolve(this.root, name);
     try {

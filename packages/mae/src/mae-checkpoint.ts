@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import {
   ValueError,
+  findNonFinite,
   readSafetensors,
   writeSafetensors,
   type GeneratorState,
@@ -69,13 +70,26 @@ interface TrainerJson {
   optimizer: { paramGroups: OptimizerState['paramGroups']; steps: Record<string, number> };
 }
 
-/** Encodes a checkpoint (borrowed, nothing disposed) into its three files. Throws before returning anything on a bad tensor. */
+/**
+ * Encodes a checkpoint (borrowed, nothing disposed) into its three files. Throws before returning
+ * anything on a bad tensor, and a ValueError naming the entry when a model parameter or buffer or
+ * an optimiser buffer holds NaN or ±Infinity: a checkpoint never holds a diverged state.
+ */
 export function encodeMaeCheckpoint(checkpoint: MaeCheckpoint): MaeCheckpointFiles {
   const buffers = new Map<string, tf.Tensor>();
   const steps: Record<string, number> = {};
   for (const [index, s] of Object.entries(checkpoint.optimizer.state)) {
     steps[index] = s.step;
     for (const [name, t] of Object.entries(s.buffers)) buffers.set(`state.${index}.${name}`, t);
+  }
+  for (const [what, tensors] of [['model', checkpoint.model], ['optimizer buffer', buffers]] as const) {
+    const bad = findNonFinite(tensors);
+    if (bad) {
+      throw new ValueError(
+        `encodeMaeCheckpoint: ${what} entry "${bad.key}" holds ${bad.value} at flat index ${bad.index} ` +
+          `(iteration ${checkpoint.iteration}); a checkpoint never holds non-finite values`,
+      );
+    }
   }
   const json: TrainerJson = {
     format: MAE_CHECKPOINT_FORMAT,

@@ -5,3 +5,4 @@ export {
 } from './safetensors.js';
 export { readSafetensors } from './read-safetensors.js';
 export { writeSafetensors } from './write-safetensors.js';
+export { findNonFinite, type NonFiniteValue } from './find-non-finite.js';
