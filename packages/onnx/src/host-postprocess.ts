@@ -1,13 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, batchedNms, clipBoxesToImage, removeSmallBoxes } from '@residual/core';
+import { ShapeError, batchedNms } from '@residual/core';
 import type { Detection, PostprocessDetectionsOptions } from '@residual/faster-rcnn';
+import { hostDecode } from './host-proposals.js';
 import type { HostTensor } from './onnx-session.js';
 
 // postprocessDetections for box-head outputs on host arrays. torchvision decodes and clips every
 // (proposal, class) pair (1000 × 91 at 800 px) before it keeps the few scoring above the threshold;
 // here the softmax runs first (as a tfjs op, so the scores are the tfjs path's), the candidates are
-// picked on the host, and only they are decoded (the head's BoxCoder), clipped, size-filtered and
-// NMSed, in the same candidate order. Decoding and clipping are elementwise, so the values match.
+// picked on the host, and only they are decoded (BoxCoder.decode's float32 steps), clipped and
+// size-filtered on the host, then NMSed per class by core's batchedNms, in the same candidate order.
+
+// clip_boxes_to_image on one coordinate: clamp to [0, size] (NaN stays NaN, as torch's clamp).
+function clamp(v: number, size: number): number {
+  return v < 0 ? 0 : v > size ? size : v;
+}
 
 // remove_small_boxes threshold of roi_heads.postprocess_detections.
 const MIN_BOX_SIZE = 1e-2;
@@ -62,18 +68,35 @@ export function hostPostprocessDetections(
       scores[n] = probs[p * numClasses + c];
       labels[n] = c;
     });
+    const [wx, wy, ww, wh] = options.boxCoder.weights;
+    const decoded = hostDecode(deltas, refs, [wx, wy, ww, wh], Math.fround(options.boxCoder.bboxXformClip));
+    // clip_boxes_to_image, then remove_small_boxes (float32 width and height ≥ 1e-2).
+    const [height, width] = imageSizes[i];
+    const kept: number[] = [];
+    for (let n = 0; n < k; n++) {
+      const b = decoded.subarray(4 * n, 4 * n + 4);
+      [b[0], b[1], b[2], b[3]] = [clamp(b[0], width), clamp(b[1], height), clamp(b[2], width), clamp(b[3], height)];
+      if (Math.fround(b[2] - b[0]) >= MIN_BOX_SIZE && Math.fround(b[3] - b[1]) >= MIN_BOX_SIZE) kept.push(n);
+    }
+    if (kept.length === 0) {
+      out.push(emptyDetection());
+      offset += r;
+      continue;
+    }
+    const boxes = new Float32Array(4 * kept.length);
+    kept.forEach((n, j) => boxes.set(decoded.subarray(4 * n, 4 * n + 4), 4 * j));
+    const keptScores = Float32Array.from(kept, (n) => scores[n]);
+    const keptLabels = Int32Array.from(kept, (n) => labels[n]);
     out.push(
       tf.tidy(() => {
-        const decoded = options.boxCoder.decode(tf.tensor2d(deltas, [k, 4]), tf.tensor2d(refs, [k, 4])); // [k,1,4]
-        let b = clipBoxesToImage(tf.reshape(decoded, [k, 4]) as tf.Tensor2D, [imageSizes[i][0], imageSizes[i][1]]);
-        let sc = tf.tensor1d(scores);
-        let lb = tf.tensor1d(labels, 'int32');
-        const idx = removeSmallBoxes(b, MIN_BOX_SIZE);
-        if (idx.shape[0] === 0) return emptyDetection();
-        [b, sc, lb] = [tf.gather(b, idx), tf.gather(sc, idx), tf.gather(lb, idx)] as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-        const keep = batchedNms(b, sc, lb, options.nmsThresh);
-        const top = tf.slice(keep, 0, Math.min(keep.shape[0], options.detectionsPerImg));
-        return { boxes: tf.gather(b, top), scores: tf.gather(sc, top), labels: tf.gather(lb, top) };
+        const keep = batchedNms(tf.tensor2d(boxes, [kept.length, 4]), tf.tensor1d(keptScores), tf.tensor1d(keptLabels, 'int32'), options.nmsThresh).dataSync();
+        const top = Math.min(keep.length, options.detectionsPerImg);
+        const pick = Array.from(keep.subarray(0, top));
+        return {
+          boxes: tf.tensor2d(Float32Array.from(pick.flatMap((j) => Array.from(boxes.subarray(4 * j, 4 * j + 4)))), [top, 4]),
+          scores: tf.tensor1d(Float32Array.from(pick, (j) => keptScores[j])),
+          labels: tf.tensor1d(Int32Array.from(pick, (j) => keptLabels[j]), 'int32'),
+        };
       }),
     );
     offset += r;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Generator } from '@residual/core';
+import { BoxCoder, Generator } from '@residual/core';
 import { AnchorGenerator, RegionProposalNetwork, RPNHead } from '@residual/rpn';
 import { expectNoLeak, useBackend } from '@residual/test-utils';
-import { hostRpnProposals, topkIndices } from './host-proposals.js';
+import { hostDecode, hostRpnProposals, topkIndices } from './host-proposals.js';
 import { rpnProposals } from './rpn-proposals.js';
 
 // The engine's host proposal selection against rpnProposals (the RPN's inference half on tfjs tensors).
@@ -16,6 +16,23 @@ describe('topkIndices', () => {
     expect(Array.from(topkIndices(v, 0, 8, 4))).toEqual([4, 6, 1, 3]);
     expect(Array.from(topkIndices(v, 2, 4, 2))).toEqual([2, 1]); // within [1, 5, NaN, 3]
     expect(Array.from(topkIndices(v, 5, 3, 5))).toEqual([1, 0, 2]); // k ≥ count: all, sorted
+  });
+});
+
+describe('hostDecode', () => {
+  it('equals BoxCoder.decode, dw/dh clamped at bboxXformClip', () => {
+    const gen = new Generator(4);
+    const coder = new BoxCoder([10, 10, 5, 5]);
+    const deltas = tf.tidy(() => tf.concat([tf.mul(gen.normalTensor([6, 4]), 3), tf.tensor2d([[0, 0, 40, 40]])])) as tf.Tensor2D; // last: far past the clip
+    const refs = tf.tidy(() => {
+      const xy = tf.mul(gen.uniform([7, 2]), 50);
+      return tf.concat([xy, tf.add(xy, tf.add(tf.mul(gen.uniform([7, 2]), 30), 1))], 1) as tf.Tensor2D;
+    });
+    const want = tf.tidy(() => coder.decode(deltas, refs).dataSync());
+    const got = hostDecode(deltas.dataSync() as Float32Array, refs.dataSync() as Float32Array, coder.weights, Math.fround(coder.bboxXformClip));
+    got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want[i]))));
+    expect(Number.isFinite(got[27])).toBe(true);
+    tf.dispose([deltas, refs]);
   });
 });
 
