@@ -60,13 +60,10 @@ export async function saveCheckpoint(
   optimizer: OptimizerState,
 ): Promise<string> {
   const name = epochDirName(state.epoch);
-  const buffers = new Map<string, tf.Tensor>();
+  const buffers = optimizerBuffers(optimizer);
   const steps: Record<number, number> = {};
-  for (const [index, s] of Object.entries(optimizer.state)) {
-    steps[Number(index)] = s.step;
-    for (const [buffer, t] of Object.entries(s.buffers)) buffers.set(`state.${index}.${buffer}`, t);
-  }
-  const nonFinite = firstNonFinite('model', model) ?? firstNonFinite('optimizer buffer', buffers);
+  for (const [index, s] of Object.entries(optimizer.state)) steps[Number(index)] = s.step;
+  const nonFinite = nonFiniteEntry(model, optimizer);
   if (nonFinite !== undefined) {
     const last = await latestCheckpoint(outDir);
     throw new ValueError(
@@ -114,10 +111,26 @@ async function discard(dir: string, aside: string): Promise<void> {
   await rm(aside, { recursive: true, force: true });
 }
 
-/** Names the first float32 tensor of `tensors` holding NaN or ±Infinity, with the value and its flat index. */
-function firstNonFinite(what: string, tensors: ReadonlyMap<string, tf.Tensor>): string | undefined {
-  const found = findNonFinite(tensors);
-  return found && `${what} entry "${found.key}" holds ${found.value} at flat index ${found.index}`;
+/** The optimizer's buffers under their checkpoint keys `state.<param index>.<buffer>` (borrowed). */
+function optimizerBuffers(optimizer: OptimizerState): Map<string, tf.Tensor> {
+  const buffers = new Map<string, tf.Tensor>();
+  for (const [index, s] of Object.entries(optimizer.state)) {
+    for (const [buffer, t] of Object.entries(s.buffers)) buffers.set(`state.${index}.${buffer}`, t);
+  }
+  return buffers;
+}
+
+/**
+ * Names the first model entry or optimizer buffer holding NaN or ±Infinity, with the value and its
+ * flat index (`model entry "fc.weight" holds NaN at flat index 3`), or undefined when all are
+ * finite: what {@link saveCheckpoint} refuses to write. Reads the tensors back; disposes nothing.
+ */
+export function nonFiniteEntry(model: ReadonlyMap<string, tf.Tensor>, optimizer: OptimizerState): string | undefined {
+  for (const [what, tensors] of [['model', model], ['optimizer buffer', optimizerBuffers(optimizer)]] as const) {
+    const found = findNonFinite(tensors);
+    if (found) return `${what} entry "${found.key}" holds ${found.value} at flat index ${found.index}`;
+  }
+  return undefined;
 }
 
 /** The checkpoint folder `latest` points to in `dir`, or `undefined` when there is none. */

@@ -4,7 +4,7 @@ import { CocoDataset, DataLoader, disposeSample, randomHorizontalFlip, type Samp
 import { trainStep, type GeneralizedRCNN, type LossName } from '@residual/faster-rcnn';
 import type { ResNetName } from '@residual/resnet';
 import { DETECTORS, type DetectorArch, type DetectorBuildOptions } from './arch-table.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
+import { latestCheckpoint, loadCheckpoint, nonFiniteEntry, saveCheckpoint, type TrainState } from './checkpoint.js';
 import { detectionSchedule, type DetectionScheduleOptions } from './detection-schedule.js';
 import { evaluateDetector, type DetectorEvaluation } from './evaluate-detector.js';
 import { loadWeights } from './load-weights.js';
@@ -63,7 +63,7 @@ export interface TrainReport {
   evaluation: DetectorEvaluation | null;
 }
 
-/** The loss became NaN or infinite: training stopped, the last good checkpoint is kept. */
+/** The loss or the weights became NaN or infinite: training stopped, the last good checkpoint is kept. */
 export class DivergenceError extends ValueError {
   constructor(message: string) {
     super(message);
@@ -128,14 +128,23 @@ export function targetsOf(batch: Sample[], masks: boolean): Array<{ boxes: tf.Te
  * torchvision's detection reference loop on a COCO folder: SGD (momentum, weight decay) on the
  * trainable parameters, the warm-up + multistep/cosine schedule of {@link detectionSchedule} stepped
  * every iteration, a seeded DataLoader (shuffled each epoch) and random horizontal flips (p = 0.5).
+ * Training leaves out the images without a box wider and higher than 1 pixel, as torchvision's
+ * reference does (`hooks.note` says how many); the evaluation uses every image.
  * One {@link Generator} seeded with `seed` drives the initialisation, the shuffles, the flips and the
  * samplers, and its state is checkpointed, so `resume` continues bit for bit. A checkpoint is written
- * after every epoch ({@link saveCheckpoint}); a NaN/Inf loss stops with a {@link DivergenceError}
- * that names the last good checkpoint. Ends with a COCO evaluation on the training annotations.
+ * after every epoch ({@link saveCheckpoint}); a NaN/Inf loss, or NaN/Inf weights at the end of an
+ * epoch, stop with a {@link DivergenceError} that names the last good checkpoint. Ends with a COCO
+ * evaluation on the training annotations.
  */
 export async function trainDetector(o: TrainOptions, hooks: TrainHooks): Promise<TrainReport> {
   const withMasks = o.arch === 'maskrcnn';
-  const dataset = await CocoDataset.load(o.ann, o.data, { masks: withMasks });
+  // Training leaves out images without a usable box (torchvision's reference:
+  // _coco_remove_images_without_annotations); evaluation keeps every image. One parsed JSON for both.
+  const everyImage = await CocoDataset.load(o.ann, o.data, { masks: withMasks });
+  const dataset = new CocoDataset(everyImage.json, o.data, o.ann, { masks: withMasks, removeImagesWithoutAnnotations: true });
+  if (dataset.length === 0) {
+    throw new ValueError(`--ann ${o.ann}: none of its ${everyImage.length} images has a box wider and higher than 1 pixel; nothing to train on`);
+  }
   const resumeFrom = o.resume === undefined ? undefined : await loadCheckpoint(o.resume);
   if (resumeFrom === undefined && (await latestCheckpoint(o.out)) !== undefined) {
     throw new ValueError(`--out ${o.out} already holds a checkpoint; continue it with --resume ${o.out} or choose another --out`);
@@ -154,6 +163,15 @@ export async function trainDetector(o: TrainOptions, hooks: TrainHooks): Promise
     optimizer: { paramGroups: [], steps: {} }, scheduler: scheduler.state(), generator: generator.state(),
   };
   const report: TrainReport = { iterations: [], checkpoint: null, evaluation: null };
+  const lastGood = (): string =>
+    report.checkpoint ? `the last good checkpoint is ${report.checkpoint} (continue with --resume and a lower --lr)` : 'no checkpoint was written';
+  const skipped = everyImage.length - dataset.length;
+  if (skipped > 0) {
+    hooks.note(
+      `training skips ${skipped} of ${everyImage.length} images that have no box wider and higher than 1 pixel ` +
+        `(as torchvision's reference); evaluation uses all ${everyImage.length}`,
+    );
+  }
   try {
     if (resumeFrom) {
       const saved = resumeFrom.state;
@@ -194,8 +212,7 @@ export async function trainDetector(o: TrainOptions, hooks: TrainHooks): Promise
         const record: IterationRecord = { epoch, iteration: state.iteration, lr, losses, loss };
         if (!Number.isFinite(loss)) {
           const terms = Object.entries(losses).map(([k, v]) => `${k} ${v}`).join(', ');
-          const last = report.checkpoint ? `the last good checkpoint is ${report.checkpoint} (continue with --resume and a lower --lr)` : 'no checkpoint was written';
-          throw new DivergenceError(`loss is ${loss} at epoch ${epoch}, iteration ${state.iteration} (${terms}); training stopped, ${last}`);
+          throw new DivergenceError(`loss is ${loss} at epoch ${epoch}, iteration ${state.iteration} (${terms}); training stopped, ${lastGood()}`);
         }
         report.iterations.push(record);
         hooks.iteration(record);
@@ -205,6 +222,11 @@ export async function trainDetector(o: TrainOptions, hooks: TrainHooks): Promise
       const dict = model.stateDict();
       const optimizerState = sgd.state();
       try {
+        // The last step can leave NaN/±Infinity weights behind a finite loss: saveCheckpoint would refuse them.
+        const diverged = nonFiniteEntry(dict, optimizerState);
+        if (diverged !== undefined) {
+          throw new DivergenceError(`weights are not finite after epoch ${epoch}, iteration ${state.iteration} (${diverged}); training stopped, ${lastGood()}`);
+        }
         report.checkpoint = await saveCheckpoint(o.out, state, dict, optimizerState);
       } finally {
         tf.dispose([...dict.values(), ...Object.values(optimizerState.state).flatMap((s) => Object.values(s.buffers))]);
@@ -212,7 +234,7 @@ export async function trainDetector(o: TrainOptions, hooks: TrainHooks): Promise
       hooks.endEpoch(epoch, report.checkpoint);
       const evaluate = !o.noEval && (epoch === o.epochs || (o.evalEvery > 0 && epoch % o.evalEvery === 0));
       if (evaluate) {
-        report.evaluation = await evaluateDetector(model, dataset);
+        report.evaluation = await evaluateDetector(model, everyImage);
         hooks.evaluated(epoch, report.evaluation);
         model.train();
       }

@@ -67,6 +67,26 @@ describe('residual train', () => {
     expect(Array.isArray(JSON.parse(detect.stdout))).toBe(true);
   }, 240000);
 
+  it('trains on the images with a box only (torchvision skips the others), says how many it skipped, and evaluates every image', async () => {
+    // A third image without annotations: a copy of image 0's picture under another id.
+    const json = JSON.parse(fs.readFileSync(ann, 'utf8'));
+    json.images.push({ ...json.images[0], id: 99 });
+    const withEmpty = path.join(dir, 'with-empty.json');
+    fs.writeFileSync(withEmpty, JSON.stringify(json));
+    const runOn = (file: string, out: string) =>
+      runCli(['train', '--data', images, '--ann', file, '--arch', 'fasterrcnn', '--out', path.join(dir, out), ...SMALL, '--epochs', '1', '--lr', '0']);
+    const [a, b] = [await runOn(withEmpty, 'skip-a'), await runOn(ann, 'skip-b')];
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const [linesA, linesB] = [a.stderr.split('\n'), b.stderr.split('\n')];
+    expect(linesA[0]).toBe("training skips 1 of 3 images that have no box wider and higher than 1 pixel (as torchvision's reference); evaluation uses all 3");
+    // The same two training steps to the last digit of every loss …
+    expect(linesA.filter((l) => l.startsWith('epoch 1/1 '))).toEqual(linesB.filter((l) => l.startsWith('epoch 1/1 ')));
+    expect(linesB.filter((l) => l.startsWith('epoch 1/1 '))).toHaveLength(2);
+    // … and the evaluation also ran on the copy of image 0 (the untrained model detects something in every image).
+    const detections = (lines: string[]) => Number(/\((\d+) detections\)$/.exec(lines.find((l) => l.includes('detections)')) ?? '')?.[1]);
+    expect(detections(linesA)).toBeGreaterThan(detections(linesB));
+  }, 240000);
+
   it('stops on a non-finite loss, says so and writes no checkpoint', async () => {
     const out = path.join(dir, 'diverged');
     const { code, stderr } = await train('fasterrcnn', out, '--epochs', '1', '--lr', '1e30', '--warmup-iters', '0', '--quiet');
@@ -98,6 +118,15 @@ describe('residual train', () => {
     const { code, stderr } = await runCli(['train', '--data', 'd', '--ann', 'a', '--arch', 'maskrcnn', '--out', 'o', ...(flags as string[])]);
     expect(code).toBe(2);
     expect(stderr.split('\n')[0]).toEqual(message);
+  });
+
+  it('refuses annotations where no image has a usable box: nothing to train on', async () => {
+    const json = JSON.parse(fs.readFileSync(ann, 'utf8'));
+    const empty = path.join(dir, 'no-boxes.json');
+    fs.writeFileSync(empty, JSON.stringify({ ...json, annotations: json.annotations.map((a: { bbox: number[] }) => ({ ...a, bbox: [a.bbox[0], a.bbox[1], 1, 5] })) }));
+    expect(await train('fasterrcnn', path.join(dir, 'no-boxes'), '--ann', empty, '--quiet')).toEqual({
+      code: 1, stdout: '', stderr: `residual train: --ann ${empty}: none of its 2 images has a box wider and higher than 1 pixel; nothing to train on\n`,
+    });
   });
 
   it('names a missing --out and a missing annotation file', async () => {
