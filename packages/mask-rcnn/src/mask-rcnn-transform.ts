@@ -18,7 +18,7 @@ export class MaskRCNNTransform extends GeneralizedRCNNTransform {
 
   /**
    * Rescales boxes to `originalSizes` and pastes masks (when the detections carry them). Returns new
-   * detections the caller owns; the inputs are not disposed.
+   * detections the caller owns; the inputs are not disposed, also when a bad mask or box throws.
    */
   override postprocess(
     detections: readonly Detection[],
@@ -34,7 +34,8 @@ export class MaskRCNNTransform extends GeneralizedRCNNTransform {
           masks: this.maskFormat === 'rle' ? pasteMasksToRle(d.masks, out[i].boxes, size) : pasteMasksInImage(d.masks, out[i].boxes, size),
         });
       } catch (e) {
-        tf.dispose(out.flatMap((o) => [o.boxes, o.scores, o.labels, ...(hasMasks(o) ? [o.masks] : [])]));
+        // Masks not pasted yet are the caller's (carried over by super.postprocess): only pasted ones are ours.
+        tf.dispose(out.flatMap((o, j) => [o.boxes, o.scores, o.labels, ...(hasMasks(o) && o.masks !== detections[j].masks ? [o.masks] : [])]));
         throw e;
       }
     });
