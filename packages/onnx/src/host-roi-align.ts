@@ -94,6 +94,8 @@ export function hostRoiAlign(
   const rowStart = new Int32Array(pooledH + 1);
   const colStart = new Int32Array(pooledW + 1);
   const binSize = pooledH * pooledW * channels;
+  const src = new Int32Array(9); // one bin's pixels (offsets into data) and weights
+  const weight = new Float64Array(9);
   for (let r = 0; r < k; r++) {
     const b = trunc(batchIndex[r]);
     if (!(b >= 0 && b < n)) throw new ValueError(`hostRoiAlign: RoI ${r} has batch index ${batchIndex[r]}, expected an integer in [0, ${n - 1}]`);
@@ -132,11 +134,49 @@ export function hostRoiAlign(
           out.fill(0, o, o + channels); // no sample of this bin lies on the map
           continue;
         }
-        for (let i = rowStart[ph]; i < rowStart[ph + 1]; i++) {
-          accumulateRow(data, out, o, channels, imageBase + rowIdx[i] * width, rowW[i] / count, colIdx, colW, c0, c1, i === rowStart[ph]);
+        const [r0, r1] = [rowStart[ph], rowStart[ph + 1]];
+        const entries = (r1 - r0) * (c1 - c0);
+        if (entries === 4 || entries === 6 || entries === 9) {
+          // The usual bins (2 or 3 pixels per axis): every pixel in one pass over the channels.
+          let e = 0;
+          for (let i = r0; i < r1; i++) {
+            const rowBase = imageBase + rowIdx[i] * width;
+            const wr = rowW[i] / count;
+            for (let j = c0; j < c1; j++, e++) {
+              src[e] = (rowBase + colIdx[j]) * channels;
+              weight[e] = f32(wr * colW[j]);
+            }
+          }
+          sumEntries(data, out, o, channels, src, weight, entries);
+          continue;
+        }
+        for (let i = r0; i < r1; i++) {
+          accumulateRow(data, out, o, channels, imageBase + rowIdx[i] * width, rowW[i] / count, colIdx, colW, c0, c1, i === r0);
         }
       }
     }
+  }
+}
+
+/** out[o + c] = Σ_e w[e]·data[s[e] + c] for n = 4, 6 or 9 entries, unrolled (out written once). */
+function sumEntries(data: Float32Array, out: Float32Array, o: number, channels: number, s: Int32Array, w: Float64Array, n: number): void {
+  const [s0, s1, s2, s3, w0, w1, w2, w3] = [s[0], s[1], s[2], s[3], w[0], w[1], w[2], w[3]];
+  if (n === 4) {
+    for (let c = 0; c < channels; c++) out[o + c] = w0 * data[s0 + c] + w1 * data[s1 + c] + w2 * data[s2 + c] + w3 * data[s3 + c];
+    return;
+  }
+  const [s4, s5, w4, w5] = [s[4], s[5], w[4], w[5]];
+  if (n === 6) {
+    for (let c = 0; c < channels; c++) {
+      out[o + c] = w0 * data[s0 + c] + w1 * data[s1 + c] + w2 * data[s2 + c] + w3 * data[s3 + c] + w4 * data[s4 + c] + w5 * data[s5 + c];
+    }
+    return;
+  }
+  const [s6, s7, s8, w6, w7, w8] = [s[6], s[7], s[8], w[6], w[7], w[8]];
+  for (let c = 0; c < channels; c++) {
+    out[o + c] =
+      w0 * data[s0 + c] + w1 * data[s1 + c] + w2 * data[s2 + c] + w3 * data[s3 + c] + w4 * data[s4 + c] +
+      w5 * data[s5 + c] + w6 * data[s6 + c] + w7 * data[s7 + c] + w8 * data[s8 + c];
   }
 }
 
