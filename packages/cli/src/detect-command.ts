@@ -5,7 +5,6 @@ import { readImage } from '@residual/data';
 import type { Detection, GeneralizedRCNN } from '@residual/faster-rcnn';
 import {
   MaskRCNN,
-  maskrcnnFromConfig,
   readDetectorMetadata,
   toCocoResults,
   type CocoDetectionResult,
@@ -14,11 +13,10 @@ import {
 } from '@residual/mask-rcnn';
 import { ENGINE_NAMES, useEngine, type EngineName } from '@residual/onnx';
 import type { ResNetName } from '@residual/resnet';
-import { BACKBONES, DETECTORS, DETECTOR_ARCHS, type DetectorArch, type DetectorBuildOptions } from './arch-table.js';
+import { BACKBONES, DETECTOR_ARCHS, type DetectorArch, type DetectorBuildOptions } from './arch-table.js';
 import { annCategoryMap, defaultCategoryMap, type CategoryMap } from './category-map.js';
 import type { Command, CommandContext } from './command.js';
-import { UsageError } from './command.js';
-import { DETECTOR_MODEL_HELP, DETECTOR_MODEL_OPTIONS, detectorModelOptions, loadDetectorWeights, type DetectorWeights } from './detector-options.js';
+import { DETECTOR_MODEL_HELP, DETECTOR_MODEL_OPTIONS, detectorModelOptions, loadDetectorModel } from './detector-options.js';
 import { readSafetensorsMetadata } from './load-weights.js';
 import { drawDetections } from './draw-detections.js';
 import { fuseTraced } from './fuse-traced.js';
@@ -92,55 +90,25 @@ async function categoryMap(flags: DetectFlags, numClasses: number, stored?: read
 }
 
 /**
- * The detector the weights describe: the architecture in their metadata (model flags given on the
- * command line override its sizes and inference settings), else torchvision's `--arch` on their backbone.
- */
-function buildDetector(flags: DetectFlags, weights: DetectorWeights, numClasses: number): GeneralizedRCNN {
-  if (!weights.config) return DETECTORS[weights.arch](weights.backbone, { ...flags.model, numClasses });
-  const given = (flag: string, value: number | undefined): number | undefined => (flags.modelFlagsGiven.includes(flag) ? value : undefined);
-  if (flags.modelFlagsGiven.includes('frozen-bn-eps')) {
-    throw new UsageError(`residual detect: --frozen-bn-eps does not apply to --weights ${flags.weights} (its model has BatchNorm2d with stored statistics)`);
-  }
-  const m = flags.model;
-  return maskrcnnFromConfig(weights.config, {
-    numClasses,
-    minSize: given('min-size', m.minSize as number), // the flag gives one number
-    maxSize: given('max-size', m.maxSize),
-    rpnPreNmsTopNTest: given('rpn-pre-nms-top-n-test', m.rpnPreNmsTopNTest),
-    rpnPostNmsTopNTest: given('rpn-post-nms-top-n-test', m.rpnPostNmsTopNTest),
-    boxDetectionsPerImg: m.boxDetectionsPerImg,
-    boxScoreThresh: m.boxScoreThresh,
-  });
-}
-
-/**
- * Builds the detector of `flags` with the weights loaded (eval mode), its category map and class count.
- * On the tfjs engine the backbone runs fused (Conv + FrozenBatchNorm + ReLU as one conv, see
- * fuseTraced); `release()` unfuses and disposes the model.
+ * Builds the detector of `flags` with the weights loaded (eval mode; see loadDetectorModel), its
+ * category map and class count. On the tfjs engine the backbone runs fused (Conv + FrozenBatchNorm
+ * + ReLU as one conv, see fuseTraced); `release()` unfuses and disposes the model.
  */
 export async function loadDetector(flags: DetectFlags): Promise<{ model: GeneralizedRCNN; categories: CategoryMap; numClasses: number; release: () => void }> {
-  const weights = await loadDetectorWeights(flags.weights, flags.arch, flags.backbone);
-  let model: GeneralizedRCNN | undefined;
+  const { model, numClasses, categories: stored } = await loadDetectorModel({ command: 'detect', ...flags });
   try {
-    const numClasses = flags.numClasses ?? weights.numClasses;
-    const categories = await categoryMap(flags, numClasses, weights.categories);
-    model = buildDetector(flags, weights, numClasses);
-    model.loadStateDict(weights.tensors);
-    model.eval();
+    const categories = await categoryMap(flags, numClasses, stored);
     if (flags.engine !== 'tfjs') await useEngine(model, flags.engine);
     const { backbone } = model;
     const fusion = flags.engine === 'tfjs' ? fuseTraced(backbone, (x) => backbone.forward(x)) : undefined;
-    const built = model;
     const release = (): void => {
       fusion?.unfuse();
-      built.dispose();
+      model.dispose();
     };
     return { model, categories, numClasses, release };
   } catch (e) {
-    model?.dispose();
+    model.dispose();
     throw e;
-  } finally {
-    for (const t of weights.tensors.values()) t.dispose();
   }
 }
 

@@ -1,15 +1,17 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { StateDictError } from '@residual/core';
+import type { GeneralizedRCNN } from '@residual/faster-rcnn';
 import {
   CATEGORIES_METADATA_KEY,
   MASKRCNN_CONFIG_METADATA_KEY,
   inferArchitecture,
+  maskrcnnFromConfig,
   readDetectorMetadata,
   type DetectorCategory,
   type MaskRCNNConfig,
 } from '@residual/mask-rcnn';
 import type { ResNetName } from '@residual/resnet';
-import type { DetectorArch, DetectorBuildOptions } from './arch-table.js';
+import { DETECTORS, type DetectorArch, type DetectorBuildOptions } from './arch-table.js';
 import { UsageError, type CommandContext } from './command.js';
 import { numberFlag } from './flag-values.js';
 import { loadWeights } from './load-weights.js';
@@ -57,6 +59,24 @@ export interface DetectorWeights {
   categories?: DetectorCategory[];
 }
 
+/** What a command (detect, export) asks of the detector in `--weights`: its flags. */
+export interface DetectorRequest {
+  /** The command's name, for messages (`detect`, `export`). */
+  command: string;
+  /** The `--weights` file. */
+  weights: string;
+  /** Absent: the weights' metadata must say it (`residual demo`'s weights). */
+  arch?: DetectorArch;
+  /** Absent: read from the weights. */
+  backbone?: ResNetName;
+  /** Classes with the background; absent: read from the weights. */
+  numClasses?: number;
+  /** Model settings (defaults filled in); absent: the builders' own defaults. */
+  model?: Omit<DetectorBuildOptions, 'numClasses'>;
+  /** The model flags given on the command line (a stored architecture keeps its own values for the others). */
+  modelFlagsGiven?: readonly string[];
+}
+
 /**
  * Loads detector weights (safetensors or torch) and checks them against `--arch` and `--backbone`
  * (each optional; else read from the weights). A file whose metadata describes its architecture
@@ -64,7 +84,8 @@ export interface DetectorWeights {
  * must be a torchvision Faster/Mask R-CNN, and then `--arch` is required. A file of another
  * architecture or backbone, or with bad metadata, is an error naming the file and both sides.
  */
-export async function loadDetectorWeights(file: string, arch?: DetectorArch, backbone?: ResNetName): Promise<DetectorWeights> {
+export async function loadDetectorWeights(request: Pick<DetectorRequest, 'command' | 'weights' | 'arch' | 'backbone'>): Promise<DetectorWeights> {
+  const { command, weights: file, arch, backbone } = request;
   const { tensors, metadata } = await loadWeights(file, '--weights');
   try {
     const { config, categories } = readDetectorMetadata(metadata, `--weights ${file}`);
@@ -72,7 +93,7 @@ export async function loadDetectorWeights(file: string, arch?: DetectorArch, bac
     if (config) {
       found = { arch: 'maskrcnn', backbone: config.backbone, numClasses: classCount(tensors, file) };
     } else {
-      if (arch === undefined) throw new UsageError(`residual detect: missing required flag --arch (--weights ${file} does not say its architecture)`);
+      if (arch === undefined) throw new UsageError(`residual ${command}: missing required flag --arch (--weights ${file} does not say its architecture)`);
       try {
         found = inferArchitecture(tensors);
       } catch (e) {
@@ -91,6 +112,60 @@ export async function loadDetectorWeights(file: string, arch?: DetectorArch, bac
   } catch (e) {
     for (const t of tensors.values()) t.dispose();
     throw e;
+  }
+}
+
+/**
+ * The detector the weights describe, untrained: the architecture in their metadata (model flags
+ * given override its sizes and inference settings), else torchvision's `--arch` on their backbone.
+ */
+export function buildDetector(request: DetectorRequest, weights: DetectorWeights, numClasses: number): GeneralizedRCNN {
+  const m = request.model;
+  if (!weights.config) return DETECTORS[weights.arch](weights.backbone, { ...m, numClasses });
+  const flagsGiven = request.modelFlagsGiven ?? [];
+  if (flagsGiven.includes('frozen-bn-eps')) {
+    throw new UsageError(`residual ${request.command}: --frozen-bn-eps does not apply to --weights ${request.weights} (its model has BatchNorm2d with stored statistics)`);
+  }
+  const given = <T>(flag: string, value: T): T | undefined => (flagsGiven.includes(flag) ? value : undefined);
+  return maskrcnnFromConfig(weights.config, {
+    numClasses,
+    minSize: given('min-size', m?.minSize as number | undefined), // the flag gives one number
+    maxSize: given('max-size', m?.maxSize),
+    rpnPreNmsTopNTest: given('rpn-pre-nms-top-n-test', m?.rpnPreNmsTopNTest),
+    rpnPostNmsTopNTest: given('rpn-post-nms-top-n-test', m?.rpnPostNmsTopNTest),
+    boxDetectionsPerImg: m?.boxDetectionsPerImg,
+    boxScoreThresh: m?.boxScoreThresh,
+  });
+}
+
+/** A detector built and loaded from `--weights` (eval mode; the caller disposes it), and what the file says. */
+export interface LoadedDetector {
+  model: GeneralizedRCNN;
+  arch: DetectorArch;
+  numClasses: number;
+  /** The categories stored in the file's metadata (label k is entry k − 1). */
+  categories?: DetectorCategory[];
+}
+
+/**
+ * Loads `--weights` ({@link loadDetectorWeights}), builds the model they describe
+ * ({@link buildDetector}) and loads them into it: the one path of every command that runs or
+ * exports a detector file.
+ */
+export async function loadDetectorModel(request: DetectorRequest): Promise<LoadedDetector> {
+  const weights = await loadDetectorWeights(request);
+  let model: GeneralizedRCNN | undefined;
+  try {
+    const numClasses = request.numClasses ?? weights.numClasses;
+    model = buildDetector(request, weights, numClasses);
+    model.loadStateDict(weights.tensors);
+    model.eval();
+    return { model, arch: weights.arch, numClasses, ...(weights.categories ? { categories: weights.categories } : {}) };
+  } catch (e) {
+    model?.dispose();
+    throw e;
+  } finally {
+    for (const t of weights.tensors.values()) t.dispose();
   }
 }
 

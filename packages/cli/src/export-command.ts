@@ -1,12 +1,11 @@
 import { StateDictError } from '@residual/core';
-import type { GeneralizedRCNN } from '@residual/faster-rcnn';
 import { exportDetector, toOnnx, type OnnxLayout } from '@residual/onnx';
 import { saveDetectorOnnx, saveOnnx } from '@residual/onnx/node';
 import type { ResNet, ResNetName } from '@residual/resnet';
-import { BACKBONES, CLASSIFIERS, DETECTORS, DETECTOR_ARCHS, type DetectorArch } from './arch-table.js';
+import { BACKBONES, CLASSIFIERS, DETECTOR_ARCHS, type DetectorArch } from './arch-table.js';
 import type { Command, CommandContext } from './command.js';
 import { UsageError } from './command.js';
-import { loadDetectorWeights } from './detector-options.js';
+import { loadDetectorModel } from './detector-options.js';
 import { choiceFlag, numberFlag, stringFlag } from './flag-values.js';
 import { loadWeights } from './load-weights.js';
 
@@ -17,7 +16,8 @@ const LAYOUTS: readonly OnnxLayout[] = ['nchw', 'nhwc'];
 
 /** The validated flags of `residual export`. */
 export interface ExportFlags {
-  arch: ExportArch;
+  /** Absent: a detector whose weights' metadata says its architecture (`residual demo`'s weights). */
+  arch?: ExportArch;
   weights: string;
   backbone?: ResNetName;
   out: string;
@@ -31,10 +31,8 @@ export function exportFlags(ctx: CommandContext): ExportFlags {
   if (ctx.positionals.length > 0) {
     throw new UsageError(`residual export: takes no arguments, got ${JSON.stringify(ctx.positionals[0])} (the model comes from --weights)`);
   }
-  const arch = choiceFlag(ctx, 'export', 'arch', ARCHS);
-  if (arch === undefined) throw new UsageError('residual export: missing required flag --arch');
   return {
-    arch,
+    arch: choiceFlag(ctx, 'export', 'arch', ARCHS),
     weights: stringFlag(ctx, 'export', 'weights', true),
     backbone: choiceFlag(ctx, 'export', 'backbone', BACKBONES),
     out: stringFlag(ctx, 'export', 'out', true),
@@ -63,37 +61,22 @@ async function loadClassifier(flags: ExportFlags & { arch: ResNetName }): Promis
   }
 }
 
-async function loadDetector(flags: ExportFlags & { arch: DetectorArch }): Promise<GeneralizedRCNN> {
-  const weights = await loadDetectorWeights(flags.weights, flags.arch, flags.backbone);
-  try {
-    const model = DETECTORS[flags.arch](weights.backbone, { numClasses: weights.numClasses });
-    try {
-      model.loadStateDict(weights.tensors);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
-    return model.eval();
-  } finally {
-    for (const t of weights.tensors.values()) t.dispose();
-  }
-}
-
-const isDetector = (arch: ExportArch): arch is DetectorArch => (DETECTOR_ARCHS as readonly string[]).includes(arch);
+const isClassifier = (arch: ExportArch | undefined): arch is ResNetName => arch !== undefined && !(DETECTOR_ARCHS as readonly string[]).includes(arch);
 
 async function runExport(ctx: CommandContext): Promise<void> {
   const flags = exportFlags(ctx);
   await ctx.initBackend();
-  if (isDetector(flags.arch)) {
-    const model = await loadDetector({ ...flags, arch: flags.arch });
+  if (!isClassifier(flags.arch)) {
+    // The model the weights describe, as detect builds it (no --arch for a file that says its own).
+    const { model, arch } = await loadDetectorModel({ command: 'export', weights: flags.weights, arch: flags.arch, backbone: flags.backbone });
     let files: string[];
     try {
       files = await saveDetectorOnnx(flags.out, exportDetector(model, { layout: flags.layout }));
     } finally {
       model.dispose();
     }
-    if (ctx.common.json) ctx.printJson({ arch: flags.arch, out: flags.out, files, layout: flags.layout });
-    else ctx.print(`${flags.arch}: ${files.length - 1} ONNX parts and manifest.json → ${flags.out}`);
+    if (ctx.common.json) ctx.printJson({ arch, out: flags.out, files, layout: flags.layout });
+    else ctx.print(`${arch}: ${files.length - 1} ONNX parts and manifest.json → ${flags.out}`);
     return;
   }
   const model = await loadClassifier({ ...flags, arch: flags.arch });
@@ -109,11 +92,11 @@ async function runExport(ctx: CommandContext): Promise<void> {
   else ctx.print(`${flags.arch}: ${(bytes.length / 2 ** 20).toFixed(1)} MiB ONNX (opset 17, ${flags.layout}, dynamic batch) → ${flags.out}`);
 }
 
-/** `residual export --arch ... --weights ... --out ...`: ONNX models of classifiers and detector parts. */
+/** `residual export [--arch ...] --weights ... --out ...`: ONNX models of classifiers and detector parts. */
 export const exportCommand: Command = {
   name: 'export',
   summary: 'export a classifier (one .onnx) or a detector (dense parts + manifest.json) to ONNX',
-  help: `Usage: residual export --arch NAME --weights FILE --out FILE.onnx | DIR
+  help: `Usage: residual export [--arch NAME] --weights FILE --out FILE.onnx | DIR
                        [--backbone NAME] [--image-size 224] [--layout nchw|nhwc]
 
 Writes ONNX (opset 17) for onnxruntime and other ONNX runtimes, with the weights' values (norms
@@ -121,10 +104,14 @@ folded into the convs). A classifier becomes one file: input "input" [batch,3,S,
 images), output "logits" [batch,classes]. A detector becomes a directory: backbone.onnx (images →
 FPN maps), rpn_head.onnx, box_head.onnx, mask_head.onnx (maskrcnn) and manifest.json, which lists
 each file's inputs and outputs and the settings of the steps left outside ONNX (resize, anchors,
-proposal selection, NMS, RoIAlign, mask pasting).
+proposal selection, NMS, RoIAlign, mask pasting). Weights written by \`residual demo\` carry their
+architecture in their metadata: that model is exported (no --arch needed), as \`residual detect\`
+builds it.
 
 Flags:
   --arch NAME                   ${ARCHS.join(', ')}
+                                (a detector's is checked against the weights; required unless
+                                their metadata describes the model, as the demo's does)
   --weights FILE                safetensors or torch .pth state dict with torchvision keys
   --out FILE | DIR              the .onnx file (classifier) or the directory (detector)
   --backbone NAME               detectors: ${BACKBONES.join(', ')} (default: read from the weights)
