@@ -266,7 +266,7 @@ describe('the leak suite: repeated public calls leave tf.memory() unchanged', ()
     }
   });
 
-  it('data: ShapesDataset.get, toTensor, the transforms (flip, resize, normalize) and a DataLoader epoch', async () => {
+  it('data: ShapesDataset.get, toTensor, the transforms (flip, resize, normalize), a DataLoader epoch and one left early', async () => {
     const data = new ShapesDataset({ numImages: 4, imageSize: [24, 32], minShapeSize: 8, maxShapeSize: 16, seed: 0 });
     const augment = compose([randomHorizontalFlip(0.5, new Generator(2)), resize({ minSize: 16, maxSize: 24 }), normalize()]);
     await expectSteady('ShapesDataset.get + compose(flip, resize, normalize)', async () => {
@@ -287,6 +287,11 @@ describe('the leak suite: repeated public calls leave tf.memory() unchanged', ()
       const batches = [];
       for await (const batch of loader) batches.push(batch);
       return batches;
+    });
+    const prefetching = new DataLoader(data, { batchSize: 1, prefetch: 2 });
+    await expectSteady('DataLoader left after its first batch (prefetched batches freed)', async () => {
+      for await (const batch of prefetching) return batch;
+      return null;
     });
   });
 
