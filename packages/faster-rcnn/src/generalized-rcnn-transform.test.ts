@@ -64,6 +64,20 @@ describe('GeneralizedRCNNTransform', () => {
     target.labels.dispose();
   });
 
+  it('resizes an image without instances to empty [0, H′, W′] targets', async () => {
+    const t = new GeneralizedRCNNTransform({ minSize: [40], maxSize: 100 }).train();
+    const image = tf.zeros([20, 30, 3]) as tf.Tensor3D;
+    const target = { boxes: tf.zeros([0, 4]) as tf.Tensor2D, labels: tf.zeros([0], 'int32') as tf.Tensor1D, masks: tf.zeros([0, 20, 30], 'int32') as tf.Tensor3D };
+    await expectNoLeak(() => {
+      const o = t.forward([image], [target]);
+      expect(o.targets?.[0].boxes.shape).toEqual([0, 4]);
+      expect(o.targets?.[0].masks?.shape).toEqual([0, 40, 60]);
+      expect(o.targets?.[0].masks?.dtype).toBe('int32');
+      return o;
+    });
+    tf.dispose([image, target.boxes, target.labels, target.masks]);
+  });
+
   it('draws the training min size with its generator and uses the last size in eval', () => {
     const sizes = (t: GeneralizedRCNNTransform, n: number): number[] =>
       Array.from({ length: n }, () => {

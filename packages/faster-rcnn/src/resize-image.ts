@@ -84,7 +84,9 @@ function nearestIndices(inSize: number, outSize: number): Int32Array {
  * recomputed scale. Values are copied unchanged (same dtype); caller owns the result.
  */
 export function resizeNearestMasks(masks: tf.Tensor3D, outH: number, outW: number): tf.Tensor3D {
-  const [, h, w] = masks.shape;
+  const [k, h, w] = masks.shape;
+  // tfjs's gather mis-shapes an empty batch ([1,0,…]): an image without instances has no masks.
+  if (k === 0) return tf.zeros([0, outH, outW], masks.dtype);
   return tf.tidy(() => {
     const rows = tf.gather(masks, tf.tensor1d(nearestIndices(h, outH), 'int32'), 1);
     return tf.gather(rows, tf.tensor1d(nearestIndices(w, outW), 'int32'), 2);

@@ -60,6 +60,19 @@ describe('ConvTranspose2d', () => {
     up.dispose();
   });
 
+  it('maps an empty batch to an empty output (no RoIs), with or without the block-scatter path', async () => {
+    for (const up of [new ConvTranspose2d(3, 2, 2, { stride: 2 }), new ConvTranspose2d(3, 2, 3, { stride: 2 })]) {
+      const x = tf.zeros([0, 4, 4, 3]) as tf.Tensor4D;
+      await expectNoLeak(() => {
+        const y = up.forward(x);
+        expect(y.shape).toEqual([0, up.kernelSize[0] === 2 ? 8 : 9, up.kernelSize[0] === 2 ? 8 : 9, 2]);
+        return y;
+      });
+      x.dispose();
+      up.dispose();
+    }
+  });
+
   it('crops padding and appends outputPadding: H\' = (H−1)s − 2p + k + op', () => {
     const up = new ConvTranspose2d(2, 3, 3, { stride: 2, padding: 1, outputPadding: 1 });
     const x = tf.zeros([1, 5, 4, 2]) as tf.Tensor4D;

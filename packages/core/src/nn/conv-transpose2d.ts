@@ -123,6 +123,8 @@ export class ConvTranspose2d extends Module {
     const [n, h, w, cin] = x.shape;
     const [kh, kw] = this.kernelSize;
     const cout = this.outChannels;
+    // tfjs-wasm's Transpose divides by a zero dimension (no RoIs in a training image, no detections).
+    if (x.size === 0) return tf.zeros([n, h * kh, w * kw, cout]);
     return tf.tidy((): tf.Tensor4D => {
       const filter = tf.reshape(tf.transpose(this.weight, [3, 0, 1, 2]), [cin, kh * kw * cout]); // [in, kH·kW·out]
       const blocks = tf.reshape(tf.matMul(tf.reshape(x, [n * h * w, cin]), filter), [n * h, w, kh, kw * cout]);
