@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Generator } from '@residual/core';
 import { maskrcnnInference, pasteMasksInImage } from '@residual/mask-rcnn';
-import { useBackend } from '@residual/test-utils';
-import { hostMaskProbs, hostPasteMasks } from './host-masks.js';
+import { expectNoLeak, useBackend } from '@residual/test-utils';
+import { hostMaskProbs, hostPasteMasksSparse, hostPasteMasksTensor } from './host-masks.js';
 
 // The engine's host mask steps against mask-rcnn's tfjs ones on the same random inputs.
 beforeAll(async () => {
@@ -31,7 +31,14 @@ describe('hostMaskProbs', () => {
   });
 });
 
-describe('hostPasteMasks', () => {
+// The sparse result written into zeros.
+function dense(k: number, size: [number, number], { indices, values }: { indices: Int32Array; values: Float32Array }): Float32Array {
+  const out = new Float32Array(k * size[0] * size[1]);
+  indices.forEach((at, j) => (out[at] = values[j]));
+  return out;
+}
+
+describe('hostPasteMasksSparse', () => {
   it('equals pasteMasksInImage: boxes inside, across every border, outside, tiny and larger than the image', () => {
     const m = 6;
     const boxes = [
@@ -46,14 +53,47 @@ describe('hostPasteMasks', () => {
     const boxT = tf.tensor2d(boxes);
     const size: [number, number] = [24, 30];
     const want = pasteMasksInImage(probs, boxT, size);
-    const got = hostPasteMasks(probs.dataSync() as Float32Array, m, boxes.flat(), size);
-    expect(got.length).toBe(boxes.length * 24 * 30);
+    const sparse = hostPasteMasksSparse(probs.dataSync() as Float32Array, m, boxes.flat(), size);
+    expect(Array.from(sparse.indices).every((v, j) => j === 0 || v > sparse.indices[j - 1])).toBe(true); // ascending, no repeats
+    const got = dense(boxes.length, size, sparse);
     expect(maxDiff(got, want.dataSync())).toBeLessThanOrEqual(1e-6);
     expect(got.subarray(3 * 720, 4 * 720).every((v) => v === 0)).toBe(true); // the box outside the image
     tf.dispose([probs, boxT, want]);
   });
 
-  it('returns an empty array for no masks', () => {
-    expect(hostPasteMasks(new Float32Array(0), 28, [], [10, 10]).length).toBe(0);
+  it('returns nothing for no masks', () => {
+    expect(hostPasteMasksSparse(new Float32Array(0), 28, [], [10, 10]).values.length).toBe(0);
+  });
+
+  it('refuses more than 2^31 − 1 values, pointing to RLE', () => {
+    expect(() => hostPasteMasksSparse(new Float32Array(3 * 4), 2, new Array(12).fill(0), [30000, 30000])).toThrow(
+      "hostPasteMasksSparse: 3 masks of 30000×30000 exceed 2^31 − 1 values; paste them as RLE (maskFormat: 'rle')",
+    );
+  });
+});
+
+describe('hostPasteMasksTensor', () => {
+  it.each([
+    ['small boxes (scattered into zeros)', [[2, 3, 9, 8], [20, 10, 28, 22]]],
+    ['boxes covering most of the image (a dense copy)', [[-2, -2, 31, 25], [0, 0, 29, 23]]],
+  ])('equals pasteMasksInImage for %s, leaking nothing', async (_, boxes) => {
+    const probs = new Generator(6).uniform([2, 5, 5]) as tf.Tensor3D;
+    const boxT = tf.tensor2d(boxes);
+    const want = pasteMasksInImage(probs, boxT, [24, 30]);
+    const wanted = want.dataSync();
+    await expectNoLeak(() => {
+      const got = hostPasteMasksTensor(probs.dataSync() as Float32Array, 5, boxes.flat(), [24, 30]);
+      expect(got.shape).toEqual([2, 24, 30]);
+      expect(maxDiff(got.dataSync(), wanted)).toBeLessThanOrEqual(1e-6);
+      return got;
+    });
+    tf.dispose([probs, boxT, want]);
+  });
+
+  it('gives zeros [K,H,W] when every box is outside the image', () => {
+    const got = hostPasteMasksTensor(new Float32Array(4), 2, [50, 50, 60, 60], [8, 8]);
+    expect(got.shape).toEqual([1, 8, 8]);
+    expect(got.dataSync().every((v) => v === 0)).toBe(true);
+    got.dispose();
   });
 });

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, ValueError } from '@residual/core';
 import type { HostTensor } from './onnx-session.js';
 
@@ -52,33 +53,48 @@ function axisPlan(inSize: number, outSize: number, from: number, to: number): Ax
   return plan;
 }
 
+/** Where mask i lands: its expanded integer box (bx, by, w × h) and the part inside the image. */
+interface Placement {
+  bx: number;
+  by: number;
+  w: number;
+  h: number;
+  x0: number;
+  xe: number;
+  y0: number;
+  ye: number;
+}
+
+// expand_boxes in float32 (scale (M+2p)/M about the centre), truncated toward zero; the box size +1
+// inclusive, at least 1; clipped to the image (mask-rcnn's placement).
+function placement(boxes: ArrayLike<number>, i: number, scale: number, height: number, width: number): Placement {
+  const [x1, y1, x2, y2] = [boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]];
+  const wHalf = fround(fround(fround(x2 - x1) * 0.5) * scale);
+  const hHalf = fround(fround(fround(y2 - y1) * 0.5) * scale);
+  const xc = fround(fround(x2 + x1) * 0.5);
+  const yc = fround(fround(y2 + y1) * 0.5);
+  const bx = trunc(fround(xc - wHalf));
+  const by = trunc(fround(yc - hHalf));
+  const bx2 = trunc(fround(xc + wHalf));
+  const by2 = trunc(fround(yc + hHalf));
+  return { bx, by, w: max(bx2 - bx + 1, 1), h: max(by2 - by + 1, 1), x0: max(bx, 0), xe: min(bx2 + 1, width), y0: max(by, 0), ye: min(by2 + 1, height) };
+}
+
 /**
- * pasteMasksInImage on host arrays: `probs` [K,M,M] (square masks), `boxes` [K,4] x1,y1,x2,y2 in the
- * image's pixels, the image `[H, W]`, `padding` zero rows/columns around each mask (default 1).
+ * Pastes each mask as pasteMasksInImage does and hands every pasted row segment to `sink(offset,
+ * row)`: `offset` is the flat index in [K,H,W] of its first value, `row` is only valid during the call.
  * Each mask is padded, resized bilinearly to its expanded integer box (width first, then height, in
- * float32 as mask-rcnn does) and written where the box meets the image. Returns float32 [K,H,W].
+ * float32 as mask-rcnn's resizeBilinear) and cut where the box meets the image.
  */
-export function hostPasteMasks(probs: Float32Array, m: number, boxes: ArrayLike<number>, [height, width]: readonly [number, number], padding = 1): Float32Array {
+function pasteRows(probs: Float32Array, m: number, boxes: ArrayLike<number>, [height, width]: readonly [number, number], padding: number, sink: (offset: number, row: Float32Array) => void): void {
   const k = boxes.length / 4;
-  if (probs.length !== k * m * m) throw new ShapeError(`hostPasteMasks: probs must hold ${k} masks of ${m}×${m}, got ${probs.length} values`);
-  const out = new Float32Array(k * height * width);
+  if (probs.length !== k * m * m) throw new ShapeError(`hostPasteMasksSparse: probs must hold ${k} masks of ${m}×${m}, got ${probs.length} values`);
   const p = m + 2 * padding;
   const scale = fround(p / m);
   const padded = new Float32Array(p * p);
+  const row = new Float32Array(width);
   for (let i = 0; i < k; i++) {
-    // expand_boxes in float32, truncated toward zero; the box size +1 inclusive, at least 1.
-    const [x1, y1, x2, y2] = [boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]];
-    const wHalf = fround(fround(fround(x2 - x1) * 0.5) * scale);
-    const hHalf = fround(fround(fround(y2 - y1) * 0.5) * scale);
-    const xc = fround(fround(x2 + x1) * 0.5);
-    const yc = fround(fround(y2 + y1) * 0.5);
-    const bx = trunc(fround(xc - wHalf));
-    const by = trunc(fround(yc - hHalf));
-    const bx2 = trunc(fround(xc + wHalf));
-    const by2 = trunc(fround(yc + hHalf));
-    const w = max(bx2 - bx + 1, 1);
-    const h = max(by2 - by + 1, 1);
-    const [x0, xe, y0, ye] = [max(bx, 0), min(bx2 + 1, width), max(by, 0), min(by2 + 1, height)];
+    const { bx, by, w, h, x0, xe, y0, ye } = placement(boxes, i, scale, height, width);
     if (xe <= x0 || ye <= y0) continue;
     padded.fill(0);
     for (let r = 0; r < m; r++) padded.set(probs.subarray((i * m + r) * m, (i * m + r + 1) * m), (r + padding) * p + padding);
@@ -93,13 +109,65 @@ export function hostPasteMasks(probs: Float32Array, m: number, boxes: ArrayLike<
         across[r * nx + j] = fround(padded[r * p + cols.i0[j]] * cols.w0[j]) + fround(padded[r * p + cols.i1[j]] * cols.w1[j]);
       }
     }
+    const segment = row.subarray(0, nx);
     for (let y = 0; y < ye - y0; y++) {
       const a = rows.i0[y] * nx;
       const b = rows.i1[y] * nx;
       const [w0, w1] = [rows.w0[y], rows.w1[y]];
-      const dst = (i * height + y0 + y) * width + x0;
-      for (let j = 0; j < nx; j++) out[dst + j] = fround(across[a + j] * w0) + fround(across[b + j] * w1);
+      for (let j = 0; j < nx; j++) segment[j] = fround(across[a + j] * w0) + fround(across[b + j] * w1);
+      sink((i * height + y0 + y) * width + x0, segment);
     }
   }
-  return out;
+}
+
+/**
+ * pasteMasksInImage on host arrays, as the non-zero part of its [K,H,W] result: `probs` [K,M,M]
+ * (square masks), `boxes` [K,4] x1,y1,x2,y2 in the image's pixels, the image `[H, W]`, `padding` zero
+ * rows/columns around each mask (default 1). Returns the flat [K,H,W] index of every pasted value
+ * (ascending) and the values; everything else is zero.
+ */
+export function hostPasteMasksSparse(
+  probs: Float32Array,
+  m: number,
+  boxes: ArrayLike<number>,
+  size: readonly [number, number],
+  padding = 1,
+): { indices: Int32Array; values: Float32Array } {
+  const k = boxes.length / 4;
+  if (k * size[0] * size[1] > 2 ** 31 - 1) {
+    throw new ValueError(`hostPasteMasksSparse: ${k} masks of ${size[0]}×${size[1]} exceed 2^31 − 1 values; paste them as RLE (maskFormat: 'rle')`);
+  }
+  const scale = fround((m + 2 * padding) / m);
+  let count = 0;
+  for (let i = 0; i < k; i++) {
+    const { x0, xe, y0, ye } = placement(boxes, i, scale, size[0], size[1]);
+    if (xe > x0 && ye > y0) count += (xe - x0) * (ye - y0);
+  }
+  const indices = new Int32Array(count);
+  const values = new Float32Array(count);
+  let at = 0;
+  pasteRows(probs, m, boxes, size, padding, (offset, row) => {
+    for (let j = 0; j < row.length; j++) indices[at + j] = offset + j;
+    values.set(row, at);
+    at += row.length;
+  });
+  return { indices, values };
+}
+
+/**
+ * {@link hostPasteMasksSparse} as a float32 [K,H,W] tensor (caller owns it). Mostly zeros, since each
+ * mask only fills its box: when the pasted values are at most a quarter of K·H·W, tf.scatterND builds
+ * the tensor inside the backend (zeros, then the values), which on tfjs-wasm costs about half of
+ * copying a K·H·W host array into it (256 MB for 100 masks at 800×800); otherwise that copy.
+ */
+export function hostPasteMasksTensor(probs: Float32Array, m: number, boxes: ArrayLike<number>, [h, w]: readonly [number, number], padding = 1): tf.Tensor3D {
+  const k = boxes.length / 4;
+  const { indices, values } = hostPasteMasksSparse(probs, m, boxes, [h, w], padding);
+  if (values.length === 0) return tf.zeros([k, h, w]);
+  if (4 * values.length <= k * h * w) {
+    return tf.tidy(() => tf.reshape(tf.scatterND(tf.tensor2d(indices, [values.length, 1], 'int32'), tf.tensor1d(values), [k * h * w]), [k, h, w]));
+  }
+  const dense = new Float32Array(k * h * w);
+  for (let j = 0; j < values.length; j++) dense[indices[j]] = values[j];
+  return tf.tensor3d(dense, [k, h, w]);
 }

@@ -10,7 +10,7 @@ import {
 import { BackboneWithFPN } from '@residual/fpn';
 import { MaskRCNNTransform, MaskRoIHeads } from '@residual/mask-rcnn';
 import { RegionProposalNetwork } from '@residual/rpn';
-import { hostMaskProbs, hostPasteMasks } from './host-masks.js';
+import { hostMaskProbs, hostPasteMasksTensor } from './host-masks.js';
 import { hostPostprocessDetections } from './host-postprocess.js';
 import { hostMultiScaleRoiAlign } from './host-roi-align.js';
 import { hostTransform, isPlainTransform } from './host-transform.js';
@@ -255,7 +255,7 @@ function paste(
   try {
     return out.map((d, i) => {
       const [h, w] = originalSizes[i];
-      return { ...d, masks: tf.tensor3d(hostPasteMasks(probs[i], m, d.boxes.dataSync(), [h, w]), [d.boxes.shape[0], h, w]) };
+      return { ...d, masks: hostPasteMasksTensor(probs[i], m, d.boxes.dataSync(), [h, w]) };
     });
   } catch (e) {
     tf.dispose(out.flatMap((d) => [d.boxes, d.scores, d.labels]));
