@@ -88,6 +88,9 @@ if (opt.profile && opt.engine === 'tfjs') { // tf.profile sees no onnxruntime ke
   const wallMs = performance.now() - t;
   const byKernel = new Map();
   for (const k of info.kernels) {
+    // customGrad wrappers (tf.fused.conv2d's `fusedConv2d__op`, 'unnamed scope') are listed beside the
+    // kernels they run: counting them too would count those kernels twice.
+    if (k.name.endsWith('__op') || k.name === 'unnamed scope') continue;
     const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
     e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     e.calls += 1;
