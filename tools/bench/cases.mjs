@@ -180,7 +180,6 @@ async function detectionInference(builder, n, engine = 'tfjs', fused = false) {
       dispose: async () => {
         await useEngine(model, 'tfjs');
         tf.dispose(images);
-        model.rpn.anchorGenerator.dispose();
         model.dispose();
       },
     };
@@ -196,7 +195,6 @@ async function detectionInference(builder, n, engine = 'tfjs', fused = false) {
     dispose: () => {
       fusion?.unfuse();
       tf.dispose(images);
-      model.rpn.anchorGenerator.dispose(); // its grid cache
       model.dispose();
     },
   };
@@ -221,7 +219,6 @@ function detectionTrainStep(builder, n, masks) {
     dispose: () => {
       tf.dispose([...images, ...targets.flatMap((t) => Object.values(t))]);
       optimizer.dispose();
-      model.rpn.anchorGenerator.dispose(); // its grid cache
       model.dispose();
     },
   };

@@ -190,7 +190,6 @@ describe('the leak suite: repeated public calls leave tf.memory() unchanged', ()
       await expectSteady('RegionProposalNetwork.forward (train, losses)', () => rpn.train().forward(images, features, [{ boxes: scene.target.boxes }]));
     } finally {
       tf.dispose([images.tensor, ...features.values()]);
-      rpn.anchorGenerator.dispose();
       [rpn, backbone, resnetFpn].forEach((m) => m.dispose());
     }
   });

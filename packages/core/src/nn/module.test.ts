@@ -37,6 +37,25 @@ describe('Module', () => {
     net.dispose();
   });
 
+  it('disposes each descendant through its own dispose(), so what a subclass keeps besides its variables is freed', () => {
+    class Cached extends Affine {
+      readonly cache = [tf.ones([4])];
+      override dispose(): void {
+        super.dispose();
+        tf.dispose(this.cache);
+      }
+    }
+    class Outer extends Module {
+      constructor() {
+        super();
+        this.registerModule('inner', new Cached());
+      }
+    }
+    const before = tf.memory().numTensors;
+    new Outer().dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('writes state dicts in torch layout and leaves out non-persistent buffers', async () => {
     const net = new Net();
     await expectNoLeak(() => {

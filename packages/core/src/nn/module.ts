@@ -238,11 +238,13 @@ export class Module {
     }
   }
 
-  /** Frees every parameter and buffer of this module and its descendants. */
+  /**
+   * Frees every parameter and buffer of this module and its descendants, each child through its own
+   * `dispose()`, so a subclass that keeps other tensors (a cache) frees them by overriding it.
+   */
   dispose(): void {
-    for (const m of this.namedModules().values()) {
-      for (const s of m.paramSlots.values()) s.variable.dispose();
-      for (const s of m.bufferSlots.values()) s.variable.dispose();
-    }
+    for (const child of this.childModules.values()) child.dispose();
+    for (const s of this.paramSlots.values()) s.variable.dispose();
+    for (const s of this.bufferSlots.values()) s.variable.dispose();
   }
 }
