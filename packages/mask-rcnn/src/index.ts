@@ -2,7 +2,7 @@ export { MaskRCNNHeads, renameLegacyMaskHeadKeys, type MaskRCNNHeadsOptions } fr
 export { MaskRCNNPredictor } from './mask-rcnn-predictor.js';
 export { maskrcnnLoss, projectMasksOnBoxes } from './maskrcnn-loss.js';
 export { maskrcnnInference } from './maskrcnn-inference.js';
-export { pasteMasksInImage, pasteMasksToRle, type CompressedRle, type PasteMasksOptions } from './paste-masks-in-image.js';
+export { pasteMasksInImage, pasteMasksToRle, maskPlacement, type CompressedRle, type MaskPlacement, type PasteMasksOptions } from './paste-masks-in-image.js';
 export { hasMasks, type MaskDetection, type RleMaskDetection } from './mask-detection.js';
 export { MaskRoIHeads, type MaskRoIHeadsOptions, type MaskHead, type MaskPredictor } from './mask-roi-heads.js';
 export { MaskRCNNTransform, type MaskFormat } from './mask-rcnn-transform.js';

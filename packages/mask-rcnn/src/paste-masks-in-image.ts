@@ -17,21 +17,28 @@ export interface PasteMasksOptions {
   padding?: number;
 }
 
-/** Where one mask lands: the integer (expanded) box and the clipped image region it covers. */
-interface Placement {
+/** Where one mask lands ({@link maskPlacement}): the integer (expanded) box and the clipped image region it covers. */
+export interface MaskPlacement {
+  /** Left/top of the expanded integer box (may be negative). */
   bx: number;
   by: number;
+  /** Its width and height in pixels (at least 1). */
   w: number;
   h: number;
+  /** The image region it covers: columns [x0, xe), rows [y0, ye) (empty when xe ≤ x0 or ye ≤ y0). */
   x0: number;
   xe: number;
   y0: number;
   ye: number;
 }
 
-// expand_boxes in float32 (x·0.5, then ·scale as float32), truncated toward zero as `.to(int64)`;
-// then paste_mask_in_image's size (+1 inclusive, at least 1) and clipped region.
-function placement(b: ArrayLike<number>, i: number, scale: number, height: number, width: number): Placement {
+/**
+ * Where box `i` of `b` (flat [K·4], x1 y1 x2 y2) puts its mask in a `height`×`width` image, as
+ * torchvision's paste_masks_in_image: expand_boxes by `scale` = (M + 2·padding) / M in float32 (x·0.5,
+ * then ·scale), truncated toward zero as `.to(int64)`; then paste_mask_in_image's size (+1 inclusive,
+ * at least 1) and clipped region.
+ */
+export function maskPlacement(b: ArrayLike<number>, i: number, scale: number, height: number, width: number): MaskPlacement {
   const [x1, y1, x2, y2] = [b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]];
   const wHalf = fround(fround(fround(x2 - x1) * 0.5) * scale);
   const hHalf = fround(fround(fround(y2 - y1) * 0.5) * scale);
@@ -70,13 +77,13 @@ function forEachPasted(
   boxes: tf.Tensor2D,
   [height, width]: readonly [number, number],
   padding: number,
-  visit: (k: number, region: Float32Array, p: Placement) => void,
+  visit: (k: number, region: Float32Array, p: MaskPlacement) => void,
 ): void {
   const m = masks.shape[1];
   const scale = fround((m + 2 * padding) / m); // python float (M+2p)/M, applied to a float32 tensor as float32
   const b = boxes.dataSync();
   for (let k = 0; k < masks.shape[0]; k++) {
-    const p = placement(b, k, scale, height, width);
+    const p = maskPlacement(b, k, scale, height, width);
     if (p.xe <= p.x0 || p.ye <= p.y0) {
       visit(k, new Float32Array(0), p);
       continue;

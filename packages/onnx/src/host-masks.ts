@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, ValueError } from '@residual/core';
+import { maskPlacement } from '@residual/mask-rcnn';
 import type { HostTensor } from './onnx-session.js';
 
 // Mask inference and pasting of the onnxruntime engine on host arrays: mask-rcnn's maskrcnnInference
@@ -7,7 +8,7 @@ import type { HostTensor } from './onnx-session.js';
 // paste_mask_in_image) as plain loops, so that each of up to 100 masks costs no tfjs kernels. The
 // float32 steps are the same as mask-rcnn's; the parity tests compare the two paths.
 
-const { exp, floor, fround, max, min, trunc } = Math; // bound once: global lookups are slow inside jest's vm
+const { exp, floor, fround, max, min } = Math; // bound once: global lookups are slow inside jest's vm
 
 /**
  * σ of each detection's labelled class: `logits` [K,M,M,C] (NHWC, class last), `labels` [K].
@@ -53,33 +54,6 @@ function axisPlan(inSize: number, outSize: number, from: number, to: number): Ax
   return plan;
 }
 
-/** Where mask i lands: its expanded integer box (bx, by, w × h) and the part inside the image. */
-interface Placement {
-  bx: number;
-  by: number;
-  w: number;
-  h: number;
-  x0: number;
-  xe: number;
-  y0: number;
-  ye: number;
-}
-
-// expand_boxes in float32 (scale (M+2p)/M about the centre), truncated toward zero; the box size +1
-// inclusive, at least 1; clipped to the image (mask-rcnn's placement).
-function placement(boxes: ArrayLike<number>, i: number, scale: number, height: number, width: number): Placement {
-  const [x1, y1, x2, y2] = [boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]];
-  const wHalf = fround(fround(fround(x2 - x1) * 0.5) * scale);
-  const hHalf = fround(fround(fround(y2 - y1) * 0.5) * scale);
-  const xc = fround(fround(x2 + x1) * 0.5);
-  const yc = fround(fround(y2 + y1) * 0.5);
-  const bx = trunc(fround(xc - wHalf));
-  const by = trunc(fround(yc - hHalf));
-  const bx2 = trunc(fround(xc + wHalf));
-  const by2 = trunc(fround(yc + hHalf));
-  return { bx, by, w: max(bx2 - bx + 1, 1), h: max(by2 - by + 1, 1), x0: max(bx, 0), xe: min(bx2 + 1, width), y0: max(by, 0), ye: min(by2 + 1, height) };
-}
-
 /**
  * Pastes each mask as pasteMasksInImage does and hands every pasted row segment to `sink(offset,
  * row)`: `offset` is the flat index in [K,H,W] of its first value, `row` is only valid during the call.
@@ -94,7 +68,7 @@ function pasteRows(probs: Float32Array, m: number, boxes: ArrayLike<number>, [he
   const padded = new Float32Array(p * p);
   const row = new Float32Array(width);
   for (let i = 0; i < k; i++) {
-    const { bx, by, w, h, x0, xe, y0, ye } = placement(boxes, i, scale, height, width);
+    const { bx, by, w, h, x0, xe, y0, ye } = maskPlacement(boxes, i, scale, height, width);
     if (xe <= x0 || ye <= y0) continue;
     padded.fill(0);
     for (let r = 0; r < m; r++) padded.set(probs.subarray((i * m + r) * m, (i * m + r + 1) * m), (r + padding) * p + padding);
@@ -140,7 +114,7 @@ export function hostPasteMasksSparse(
   const scale = fround((m + 2 * padding) / m);
   let count = 0;
   for (let i = 0; i < k; i++) {
-    const { x0, xe, y0, ye } = placement(boxes, i, scale, size[0], size[1]);
+    const { x0, xe, y0, ye } = maskPlacement(boxes, i, scale, size[0], size[1]);
     if (xe > x0 && ye > y0) count += (xe - x0) * (ye - y0);
   }
   const indices = new Int32Array(count);
