@@ -1,4 +1,4 @@
-import { ShapeError, ValueError } from '@residual/core';
+import { ShapeError, ValueError, roiAxisWeights, roiGeometry, type RoiAlignConfig } from '@residual/core';
 import { mapLevels, type MultiScaleRoIAlign } from '@residual/faster-rcnn';
 import type { HostTensor } from './onnx-session.js';
 
@@ -8,7 +8,7 @@ import type { HostTensor } from './onnx-session.js';
 // roi_align_kernel.cpp): the same float32 geometry, the same separable bilinear weights per bin.
 
 // Bound once: global Math lookups are slow inside jest's vm, and these loops run per bin.
-const { ceil, max, min, trunc } = Math;
+const { max, min, trunc } = Math;
 const f32 = Math.fround;
 
 /** RoIAlign settings shared by all RoIs of one call. */
@@ -22,32 +22,11 @@ export interface HostRoiAlignOptions {
 
 /**
  * For bin row `p` along one axis: the pixels the `grid` samples read and their summed bilinear
- * weights (written to idx/w, count returned), as core's roi-align-plan `axisWeights` (samples outside
- * [−1, size] read zero; (−1, 0] snaps to 0; the last pixel repeats at the far edge).
+ * weights (written to idx/w, count returned; core's `roiAxisWeights` accumulates them in `acc`,
+ * which is zeroed again here).
  */
 function axisWeights(start: number, bin: number, grid: number, p: number, size: number, acc: Float64Array, idx: Int32Array, w: Float64Array): number {
-  let lo = size;
-  let hi = -1;
-  const base = f32(start + f32(p * bin));
-  for (let i = 0; i < grid; i++) {
-    let v = f32(base + f32(f32((i + 0.5) * bin) / grid));
-    if (v < -1 || v > size) continue;
-    if (v <= 0) v = 0;
-    let low = trunc(v);
-    let high: number;
-    if (low >= size - 1) {
-      low = size - 1;
-      high = low;
-      v = low;
-    } else {
-      high = low + 1;
-    }
-    const l = f32(v - low);
-    acc[low] += f32(1 - l);
-    acc[high] += l;
-    lo = min(lo, low);
-    hi = max(hi, high);
-  }
+  const [lo, hi] = roiAxisWeights(start, bin, grid, p, size, acc);
   let n = 0;
   for (let j = lo; j <= hi; j++) {
     if (acc[j] !== 0) {
@@ -80,8 +59,7 @@ export function hostRoiAlign(
   if (boxes.length !== 4 * k) throw new ShapeError(`hostRoiAlign: boxes must hold 4 values per RoI (${k}), got ${boxes.length}`);
   if (out.length < (rowOf ? 0 : k) * pooledH * pooledW * channels) throw new ShapeError(`hostRoiAlign: out is too short for ${k} RoIs`);
   const data = input.data;
-  const scale = f32(options.spatialScale);
-  const offset = options.aligned ? 0.5 : 0;
+  const cfg: RoiAlignConfig = { height, width, pooledH, pooledW, spatialScale: options.spatialScale, samplingRatio: options.samplingRatio, aligned: options.aligned };
   const rowAcc = new Float64Array(height + 1);
   const colAcc = new Float64Array(width + 1);
   const grid = (s: number): number => max(s, 1) * 2 + 2; // most pixels one axis of a bin can touch
@@ -99,19 +77,7 @@ export function hostRoiAlign(
   for (let r = 0; r < k; r++) {
     const b = trunc(batchIndex[r]);
     if (!(b >= 0 && b < n)) throw new ValueError(`hostRoiAlign: RoI ${r} has batch index ${batchIndex[r]}, expected an integer in [0, ${n - 1}]`);
-    // roiGeometry: float32 step by step as the C++ kernel.
-    const startX = f32(f32(boxes[4 * r] * scale) - offset);
-    const startY = f32(f32(boxes[4 * r + 1] * scale) - offset);
-    let roiW = f32(f32(f32(boxes[4 * r + 2] * scale) - offset) - startX);
-    let roiH = f32(f32(f32(boxes[4 * r + 3] * scale) - offset) - startY);
-    if (!options.aligned) {
-      roiW = max(roiW, 1);
-      roiH = max(roiH, 1);
-    }
-    const binH = f32(roiH / pooledH);
-    const binW = f32(roiW / pooledW);
-    const gridH = options.samplingRatio > 0 ? options.samplingRatio : ceil(f32(roiH / pooledH));
-    const gridW = options.samplingRatio > 0 ? options.samplingRatio : ceil(f32(roiW / pooledW));
+    const { startY, startX, binH, binW, gridH, gridW } = roiGeometry(b, [boxes[4 * r], boxes[4 * r + 1], boxes[4 * r + 2], boxes[4 * r + 3]], cfg);
     const base = (rowOf ? rowOf[r] : r) * binSize;
     const empty = !(gridH > 0 && gridW > 0) || height === 0 || width === 0;
     if (empty) {

@@ -67,8 +67,9 @@ export function roiGeometry(batch: number, box: ArrayLike<number>, cfg: RoiAlign
 /**
  * Accumulates, for bin row `p` along one axis, the bilinear weights of the `grid` samples into
  * `acc` (indexed by pixel row or column) and returns the touched [lo, hi] range (lo > hi if none).
+ * Samples outside [−1, size] read zero; (−1, 0] snaps to 0; the last pixel repeats at the far edge.
  */
-function axisWeights(start: number, bin: number, grid: number, p: number, size: number, acc: Float64Array): [number, number] {
+export function roiAxisWeights(start: number, bin: number, grid: number, p: number, size: number, acc: Float64Array): [number, number] {
   let lo = size;
   let hi = -1;
   const base = f32(start + f32(p * bin));
@@ -148,10 +149,10 @@ export function buildPlan(rois: readonly RoiGeometry[], cfg: RoiAlignConfig): Ro
     const rows: AxisList[] = [];
     const cols: AxisList[] = [];
     for (let ph = 0; ph < pooledH; ph++) {
-      rows.push(empty ? { index: [], weight: [] } : collect(rowAcc, axisWeights(g.startY, g.binH, g.gridH, ph, height, rowAcc)));
+      rows.push(empty ? { index: [], weight: [] } : collect(rowAcc, roiAxisWeights(g.startY, g.binH, g.gridH, ph, height, rowAcc)));
     }
     for (let pw = 0; pw < pooledW; pw++) {
-      cols.push(empty ? { index: [], weight: [] } : collect(colAcc, axisWeights(g.startX, g.binW, g.gridW, pw, width, colAcc)));
+      cols.push(empty ? { index: [], weight: [] } : collect(colAcc, roiAxisWeights(g.startX, g.binW, g.gridW, pw, width, colAcc)));
     }
     const imageBase = g.batch * height * width;
     for (let ph = 0; ph < pooledH; ph++) {
