@@ -4,7 +4,7 @@ export {
   type GeneralizedRCNNTransformOptions,
   type TransformOutput,
 } from './generalized-rcnn-transform.js';
-export { resizedSize, resizeBilinear, resizeNearestMasks } from './resize-image.js';
+export { resizedSize, resizeBilinear, resizeNearestMasks, bilinearAxisPlan, type BilinearAxisPlan } from './resize-image.js';
 export { MultiScaleRoIAlign, mapLevels, type MultiScaleRoIAlignOptions } from './multi-scale-roi-align.js';
 export { TwoMLPHead } from './two-mlp-head.js';
 export { FastRCNNPredictor, type BoxPredictions } from './fast-rcnn-predictor.js';

@@ -18,39 +18,42 @@ export function resizedSize(height: number, width: number, minSize: number, maxS
   return [floor(height * scale), floor(width * scale)];
 }
 
-interface LinearPlan {
+/** Source indices and float32 weights of one axis of torch's bilinear resize ({@link bilinearAxisPlan}). */
+export interface BilinearAxisPlan {
+  /** Lower and upper source index of each destination index. */
   i0: Int32Array;
   i1: Int32Array;
+  /** Their weights (w0 = f32(1 − w1)). */
   w0: Float32Array;
   w1: Float32Array;
 }
 
-// torch upsample_bilinear2d (align_corners=False, recomputed scale) for one axis: the scale is the
-// float32 ratio in/out, but the source index `scale·(dst + 0.5) − 0.5` is evaluated in double (the
-// kernel's 0.5 literals are doubles; measured against torch 1.13: float32 here is off by up to 3e-6);
-// src is clamped at 0, i0 = floor(src), i1 = min(i0 + 1, in − 1), λ = f32(src − i0).
-function linearPlan(inSize: number, outSize: number): LinearPlan {
+/**
+ * torch upsample_bilinear2d (align_corners=False, recomputed scale) for one axis resized from `inSize`
+ * to `outSize`, for the destination indices [from, to) (default: all): the scale is the float32 ratio
+ * in/out, but the source index `scale·(dst + 0.5) − 0.5` is evaluated in double (the kernel's 0.5
+ * literals are doubles; measured against torch 1.13: float32 here is off by up to 3e-6); src is
+ * clamped at 0, i0 = floor(src), i1 = min(i0 + 1, in − 1), λ = f32(src − i0). Host-array resizes (the
+ * onnx engine's transform and mask paste) share it with {@link resizeBilinear}.
+ */
+export function bilinearAxisPlan(inSize: number, outSize: number, from = 0, to = outSize): BilinearAxisPlan {
   const scale = fround(inSize / outSize);
-  const plan = {
-    i0: new Int32Array(outSize),
-    i1: new Int32Array(outSize),
-    w0: new Float32Array(outSize),
-    w1: new Float32Array(outSize),
-  };
-  for (let d = 0; d < outSize; d++) {
-    const src = Math.max(scale * (d + 0.5) - 0.5, 0);
+  const n = Math.max(to - from, 0);
+  const plan = { i0: new Int32Array(n), i1: new Int32Array(n), w0: new Float32Array(n), w1: new Float32Array(n) };
+  for (let j = 0; j < n; j++) {
+    const src = Math.max(scale * (from + j + 0.5) - 0.5, 0);
     const i0 = min(floor(src), inSize - 1);
     const lambda = min(Math.max(fround(src - i0), 0), 1);
-    plan.i0[d] = i0;
-    plan.i1[d] = i0 < inSize - 1 ? i0 + 1 : i0;
-    plan.w1[d] = lambda;
-    plan.w0[d] = fround(1 - lambda);
+    plan.i0[j] = i0;
+    plan.i1[j] = i0 < inSize - 1 ? i0 + 1 : i0;
+    plan.w1[j] = lambda;
+    plan.w0[j] = fround(1 - lambda);
   }
   return plan;
 }
 
 // One axis of the separable interpolation: x0·w0 + x1·w1 along `axis` (weights broadcast on it).
-function lerpAxis(x: tf.Tensor3D, plan: LinearPlan, axis: 0 | 1): tf.Tensor3D {
+function lerpAxis(x: tf.Tensor3D, plan: BilinearAxisPlan, axis: 0 | 1): tf.Tensor3D {
   const shape: [number, number, number] = axis === 0 ? [plan.w0.length, 1, 1] : [1, plan.w0.length, 1];
   const a = tf.mul(tf.gather(x, tf.tensor1d(plan.i0, 'int32'), axis), tf.tensor3d(plan.w0, shape));
   const b = tf.mul(tf.gather(x, tf.tensor1d(plan.i1, 'int32'), axis), tf.tensor3d(plan.w1, shape));
@@ -66,8 +69,8 @@ function lerpAxis(x: tf.Tensor3D, plan: LinearPlan, axis: 0 | 1): tf.Tensor3D {
 export function resizeBilinear(image: tf.Tensor3D, outH: number, outW: number): tf.Tensor3D {
   const [h, w] = image.shape;
   return tf.tidy(() => {
-    const cols = lerpAxis(image, linearPlan(w, outW), 1); // [H, outW, C]
-    return lerpAxis(cols, linearPlan(h, outH), 0); // [outH, outW, C]
+    const cols = lerpAxis(image, bilinearAxisPlan(w, outW), 1); // [H, outW, C]
+    return lerpAxis(cols, bilinearAxisPlan(h, outH), 0); // [outH, outW, C]
   });
 }
 

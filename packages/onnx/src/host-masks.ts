@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, ValueError } from '@residual/core';
+import { bilinearAxisPlan } from '@residual/faster-rcnn';
 import { maskPlacement } from '@residual/mask-rcnn';
 import type { HostTensor } from './onnx-session.js';
 
@@ -8,7 +9,7 @@ import type { HostTensor } from './onnx-session.js';
 // paste_mask_in_image) as plain loops, so that each of up to 100 masks costs no tfjs kernels. The
 // float32 steps are the same as mask-rcnn's; the parity tests compare the two paths.
 
-const { exp, floor, fround, max, min } = Math; // bound once: global lookups are slow inside jest's vm
+const { exp, fround } = Math; // bound once: global lookups are slow inside jest's vm
 
 /**
  * σ of each detection's labelled class: `logits` [K,M,M,C] (NHWC, class last), `labels` [K].
@@ -27,31 +28,6 @@ export function hostMaskProbs(logits: HostTensor, labels: ArrayLike<number>): Fl
     for (let p = 0; p < mh * mw; p++) out[i * mh * mw + p] = 1 / (1 + exp(-x[(i * mh * mw + p) * c + label]));
   }
   return out;
-}
-
-interface AxisPlan {
-  i0: Int32Array;
-  i1: Int32Array;
-  w0: Float32Array;
-  w1: Float32Array;
-}
-
-// faster-rcnn's resize-image linearPlan (torch upsample_bilinear2d, align_corners=False) for the
-// destination indices [from, to) of an axis resized from inSize to outSize.
-function axisPlan(inSize: number, outSize: number, from: number, to: number): AxisPlan {
-  const scale = fround(inSize / outSize);
-  const n = max(to - from, 0);
-  const plan = { i0: new Int32Array(n), i1: new Int32Array(n), w0: new Float32Array(n), w1: new Float32Array(n) };
-  for (let j = 0; j < n; j++) {
-    const src = max(scale * (from + j + 0.5) - 0.5, 0);
-    const i0 = min(floor(src), inSize - 1);
-    const lambda = min(max(fround(src - i0), 0), 1);
-    plan.i0[j] = i0;
-    plan.i1[j] = i0 < inSize - 1 ? i0 + 1 : i0;
-    plan.w1[j] = lambda;
-    plan.w0[j] = fround(1 - lambda);
-  }
-  return plan;
 }
 
 /**
@@ -73,8 +49,8 @@ function pasteRows(probs: Float32Array, m: number, boxes: ArrayLike<number>, [he
     padded.fill(0);
     for (let r = 0; r < m; r++) padded.set(probs.subarray((i * m + r) * m, (i * m + r + 1) * m), (r + padding) * p + padding);
     // Only the destination rows/columns inside the image are computed: each depends on its own plan entry.
-    const cols = axisPlan(p, w, x0 - bx, xe - bx);
-    const rows = axisPlan(p, h, y0 - by, ye - by);
+    const cols = bilinearAxisPlan(p, w, x0 - bx, xe - bx);
+    const rows = bilinearAxisPlan(p, h, y0 - by, ye - by);
     const nx = xe - x0;
     // Width first: every padded row at the kept columns.
     const across = new Float32Array(p * nx);

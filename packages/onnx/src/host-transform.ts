@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, ValueError, formatShape } from '@residual/core';
-import { GeneralizedRCNNTransform, resizedSize } from '@residual/faster-rcnn';
+import { GeneralizedRCNNTransform, bilinearAxisPlan, resizedSize, type BilinearAxisPlan } from '@residual/faster-rcnn';
 import type { HostTensor } from './onnx-session.js';
 
 // GeneralizedRCNNTransform.forward (eval) of the onnxruntime engine on host arrays: normalise, resize
@@ -8,32 +8,17 @@ import type { HostTensor } from './onnx-session.js';
 // products and sums) and zero-pad into the NHWC batch onnxruntime takes, in one pass per axis instead
 // of a dozen full-image tfjs-wasm kernels.
 
-const { ceil, floor, fround, max, min } = Math; // bound once: global lookups are slow inside jest's vm
+const { ceil, fround, max } = Math; // bound once: global lookups are slow inside jest's vm
 
-interface AxisPlan {
-  i0: Int32Array;
-  i1: Int32Array;
-  w0: Float32Array;
-  w1: Float32Array;
+interface AxisPlan extends BilinearAxisPlan {
   identity: boolean;
 }
 
-// faster-rcnn's linearPlan (torch upsample_bilinear2d, align_corners=False). `identity` when every
-// output reads its own input with weight 1 (equal sizes): the pass is then skipped, same values.
+// faster-rcnn's bilinear plan; `identity` when every output reads its own input with weight 1 (equal
+// sizes): the pass is then skipped, same values.
 function axisPlan(inSize: number, outSize: number): AxisPlan {
-  const scale = fround(inSize / outSize);
-  const plan = { i0: new Int32Array(outSize), i1: new Int32Array(outSize), w0: new Float32Array(outSize), w1: new Float32Array(outSize), identity: inSize === outSize };
-  for (let d = 0; d < outSize; d++) {
-    const src = max(scale * (d + 0.5) - 0.5, 0);
-    const i0 = min(floor(src), inSize - 1);
-    const lambda = min(max(fround(src - i0), 0), 1);
-    plan.i0[d] = i0;
-    plan.i1[d] = i0 < inSize - 1 ? i0 + 1 : i0;
-    plan.w1[d] = lambda;
-    plan.w0[d] = fround(1 - lambda);
-    if (i0 !== d || lambda !== 0) plan.identity = false;
-  }
-  return plan;
+  const plan = bilinearAxisPlan(inSize, outSize);
+  return { ...plan, identity: inSize === outSize && plan.i0.every((i, d) => i === d) && plan.w1.every((l) => l === 0) };
 }
 
 /** True when `transform` runs GeneralizedRCNNTransform's own forward (no subclass override), which {@link hostTransform} reproduces. */
