@@ -7,7 +7,7 @@ import { saveSafetensors } from '@residual/core/node';
 import { maskrcnnFromConfig, type MaskRCNNConfig } from '@residual/mask-rcnn';
 import { chromium, type Browser } from 'playwright-core';
 import type {} from '../src/demo-state.js'; // window.residualDemo
-import { rgbaToRgbFloat, sampleScene } from '../src/sample-scene.js';
+import { detectSampleInNode, expectSameDetections, waitUntilSettled, type PlainDetections } from './page-helpers.js';
 import { serveStatic } from './static-server.js';
 
 // Weights as `residual demo` writes them (architecture, image size and category names in the metadata),
@@ -39,7 +39,7 @@ describe('examples/web with the demo\'s weights', () => {
   let browser: Browser;
   let server: Server;
   let origin: string;
-  let expected: { boxes: number[]; scores: number[]; labels: number[] };
+  let expected: PlainDetections;
 
   beforeAll(async () => {
     if (!fs.existsSync(path.join(root, 'dist', 'model-worker.js'))) throw new Error('examples/web: build the page first (node build.mjs)');
@@ -52,11 +52,7 @@ describe('examples/web with the demo\'s weights', () => {
     await saveSafetensors(path.join(output, 'demo-weights.safetensors'), dict, { metadata });
     tf.dispose([...dict.values()]);
     model.eval();
-    const sample = sampleScene('shapes-1');
-    const image = tf.tensor3d(rgbaToRgbFloat(sample), [sample.height, sample.width, 3]);
-    const [d] = await model.predict([image], { maskFormat: 'rle' });
-    expected = { boxes: Array.from(d.boxes.dataSync()), scores: Array.from(d.scores.dataSync()), labels: Array.from(d.labels.dataSync()) };
-    tf.dispose([image, d.boxes, d.scores, d.labels]);
+    expected = await detectSampleInNode(model);
     model.dispose();
     ({ origin, server } = await serveStatic({ '/test-output/': output, '/': path.join(root, 'dist') }));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -70,19 +66,15 @@ describe('examples/web with the demo\'s weights', () => {
   it('builds the model the file describes, at its own image size, and detects as the library does in Node', async () => {
     const page = await browser.newPage();
     await page.goto(`${origin}/?backend=wasm&autorun=detect&sample=shapes-1&weights=/test-output/demo-weights.safetensors&draw-threshold=0`);
-    await page.waitForFunction(() => ['done', 'error'].includes(window.residualDemo?.state), null, { timeout: 540000, polling: 250 });
-    expect(await page.evaluate(() => ({ state: window.residualDemo.state, error: window.residualDemo.error }))).toEqual({ state: 'done', error: undefined });
+    expect(await waitUntilSettled(page)).toEqual({ state: 'done', error: undefined });
     const got = await page.evaluate(() => {
       const last = window.residualDemo.last;
       if (!last) throw new Error('no detections');
       return { boxes: Array.from(last.boxes), scores: Array.from(last.scores), labels: Array.from(last.labels) };
     });
     await page.screenshot({ path: path.join(output, 'demo-weights-page.png'), fullPage: true });
-    expect(got.labels).toEqual(expected.labels);
     expect(got.labels.length).toBeGreaterThan(0);
-    // The page runs the backbone fused (float rounding); tolerances as in detect-page.browser.ts.
-    got.scores.forEach((s, i) => expect(Math.abs(s - expected.scores[i])).toBeLessThanOrEqual(1e-5 * Math.abs(expected.scores[i])));
-    got.boxes.forEach((b, i) => expect(Math.abs(b - expected.boxes[i])).toBeLessThanOrEqual(1e-3));
+    expectSameDetections(got, expected);
     await page.close();
   });
 });

@@ -5,9 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Generator, initBackend } from '@residual/core';
 import { saveSafetensors } from '@residual/core/node';
 import { maskrcnnResnetFpn } from '@residual/mask-rcnn';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import type {} from '../src/demo-state.js'; // window.residualDemo
-import { rgbaToRgbFloat, sampleScene } from '../src/sample-scene.js';
+import { detectSampleInNode, expectSameDetections, waitUntilSettled, type PlainDetections } from './page-helpers.js';
 import { serveStatic } from './static-server.js';
 
 // The built page (dist/, `node build.mjs`) in headless Chromium (Debian's `chromium`; CHROMIUM_PATH overrides),
@@ -19,18 +19,7 @@ const output = path.join(root, 'test-output');
 const OPTIONS = { minSize: 240, maxSize: 320, rpnPostNmsTopNTest: 100, boxScoreThresh: 0.05 };
 const QUERY = 'sample=shapes-1&weights=/test-output/weights.safetensors&min-size=240&max-size=320&rpn-post-nms-top-n-test=100&draw-threshold=0.45';
 
-interface PageDetections {
-  backend: string;
-  boxes: number[];
-  scores: number[];
-  labels: number[];
-  masks: Array<{ size: [number, number]; counts: string }>;
-}
-
-async function waitUntilSettled(page: Page): Promise<{ state: string; error?: string }> {
-  await page.waitForFunction(() => ['done', 'error'].includes(window.residualDemo?.state), null, { timeout: 540000, polling: 250 });
-  return page.evaluate(() => ({ state: window.residualDemo.state, error: window.residualDemo.error }));
-}
+type PageDetections = PlainDetections & { backend: string };
 
 describe('examples/web in headless Chromium', () => {
   let browser: Browser;
@@ -49,11 +38,7 @@ describe('examples/web in headless Chromium', () => {
     await saveSafetensors(path.join(output, 'weights.safetensors'), dict);
     tf.dispose([...dict.values()]);
     model.eval();
-    const sample = sampleScene('shapes-1');
-    const image = tf.tensor3d(rgbaToRgbFloat(sample), [sample.height, sample.width, 3]);
-    const [d] = await model.predict([image], { maskFormat: 'rle' });
-    expected = { backend: 'wasm', boxes: Array.from(d.boxes.dataSync()), scores: Array.from(d.scores.dataSync()), labels: Array.from(d.labels.dataSync()), masks: d.masks };
-    tf.dispose([image, d.boxes, d.scores, d.labels]);
+    expected = { backend: 'wasm', ...(await detectSampleInNode(model)) };
     model.dispose();
     ({ origin, server } = await serveStatic({ '/test-output/': output, '/': path.join(root, 'dist') }));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -75,13 +60,8 @@ describe('examples/web in headless Chromium', () => {
     });
     await page.screenshot({ path: path.join(output, 'detect-page.png'), fullPage: true });
     expect(got.backend).toBe('wasm');
-    expect(got.scores.length).toBe(expected.scores.length);
     expect(got.scores.length).toBeGreaterThan(0);
-    expect(got.labels).toEqual(expected.labels);
-    // The page runs the backbone fused (Conv + BatchNorm folded, as `residual detect` does) and Node's
-    // expected detections come from the plain library: equal to float rounding (scores 1e-5 relative, boxes 1e-3 px).
-    got.scores.forEach((s, i) => expect(Math.abs(s - expected.scores[i])).toBeLessThanOrEqual(1e-5 * Math.abs(expected.scores[i])));
-    got.boxes.forEach((b, i) => expect(Math.abs(b - expected.boxes[i])).toBeLessThanOrEqual(1e-3));
+    expectSameDetections(got, expected);
     expect(got.masks).toEqual(expected.masks);
     // The drawing: the canvas shows the sample with masks, boxes and tags over it.
     const changed = await page.evaluate(() => {
